@@ -1,0 +1,39 @@
+# The two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint types pytest bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/switchboard run
+
+lint: $(STAMP)
+	$(BIN)/ruff check switchboard tests bench
+
+types: $(STAMP)
+	$(BIN)/mypy --strict switchboard
+
+pytest: $(STAMP)
+	SWITCHBOARD_TEST_BACKEND=sqlite $(BIN)/pytest -q
+	@if [ -n "$$SWITCHBOARD_TEST_DATABASE_URL" ] && [ -n "$$SWITCHBOARD_TEST_REDIS_URL" ]; then \
+		echo "== again on PostgreSQL + Redis =="; \
+		SWITCHBOARD_TEST_BACKEND=postgres $(BIN)/pytest -q; \
+	else \
+		echo "(SWITCHBOARD_TEST_DATABASE_URL / SWITCHBOARD_TEST_REDIS_URL unset: PostgreSQL run skipped)"; \
+	fi
+
+test: lint types pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

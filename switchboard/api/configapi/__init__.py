@@ -1,0 +1,11 @@
+"""Configuration API v2 (``/configapi/v2``): OAuth, users, teams, phones, and the
+routers that other domains add here (SCIM, calling lists, campaigns, DNC)."""
+
+from fastapi import APIRouter
+
+from switchboard.api.configapi import oauth, phones, users
+
+router = APIRouter(prefix="/configapi/v2")
+router.include_router(oauth.router)
+router.include_router(users.router)
+router.include_router(phones.router)

@@ -1,0 +1,75 @@
+"""The application factory: one FastAPI app serving every public API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from switchboard import __version__
+from switchboard.core import errors, registry
+from switchboard.core.runtime import Runtime
+from switchboard.core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or (runtime.settings if runtime else get_settings())
+    registry.import_models()
+    rt = runtime or Runtime.create(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await rt.start()
+        tasks: list[asyncio.Task[None]] = []
+        if settings.run_background_workers:
+            for mod in registry.worker_modules():
+                tasks.append(asyncio.create_task(mod.run(rt), name=mod.__name__))
+        try:
+            yield
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+            if runtime is None:
+                await rt.stop()
+
+    app = FastAPI(
+        title="Switchboard",
+        version=__version__,
+        description=(
+            "Self-hosted contact center: Mobile/Web Messaging API v1/v2, Configuration "
+            "API v2 with SCIM 2.0, Real-Time Statistics API, GMS, and the agent API."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.rt = rt
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origin_regex=".*" if "*" in settings.cors_origins else None,
+        allow_origins=[] if "*" in settings.cors_origins else settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["Location", "ETag"],
+    )
+    errors.install(app)
+
+    @app.get("/health", tags=["health"], summary="Liveness and database reachability")
+    async def health() -> JSONResponse:
+        ok = await rt.db.ping()
+        body = {"status": "ok" if ok else "degraded", "database": "ok" if ok else "unreachable"}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    for mod in registry.api_modules():
+        app.include_router(mod.router)
+    return app

@@ -1,0 +1,1 @@
+"""Customer chat sessions, their durable event log and files."""

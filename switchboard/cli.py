@@ -1,0 +1,248 @@
+"""The ``switchboard`` command: serving, migrations and administration without an API key."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from switchboard.core.errors import DomainError
+from switchboard.core.runtime import Runtime
+from switchboard.core.settings import Settings, get_settings
+
+app = typer.Typer(help="Switchboard contact-center server.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+apikey_app = typer.Typer(help="Manage API secrets.", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(user_app, name="user")
+app.add_typer(apikey_app, name="apikey")
+
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def run_with_runtime(fn: Callable[[Runtime], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Run ``fn`` against a runtime of its own; domain errors exit with status 1."""
+    from switchboard.core.registry import import_models
+
+    import_models()
+
+    async def main() -> T:
+        rt = Runtime.create(settings or get_settings())
+        try:
+            return await fn(rt)
+        finally:
+            await rt.db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as e:
+        err_console.print(f"[red]error:[/red] {e.message}")
+        raise typer.Exit(1) from e
+
+
+async def tenant_id_of(rt: Runtime, domain: str) -> str:
+    from switchboard.tenants.service import get_by_domain_or_raise
+
+    async with rt.db.read() as s:
+        return (await get_by_domain_or_raise(session=s, domain=domain)).id
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations."""
+    from switchboard.migrations import upgrade
+
+    settings = get_settings()
+    upgrade(settings)
+    console.print(f"database is up to date: {settings.database_url}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes")] = None,
+) -> None:
+    """Serve every API (run ``switchboard migrate`` first)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "switchboard.asgi:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def run(
+    host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+) -> None:
+    """Migrate, seed the demo tenant on an empty database, print where things are, serve."""
+    from switchboard.migrations import upgrade
+    from switchboard.tenants.demo import load_saved, seed_demo
+
+    settings = get_settings()
+    upgrade(settings)
+    created = run_with_runtime(seed_demo, settings)
+
+    async def saved(rt: Runtime) -> object:
+        return load_saved(rt)
+
+    creds = created or run_with_runtime(saved, settings)
+    h, p = host or settings.host, port or settings.port
+    base = f"http://{h}:{p}"
+    table = Table(title="Switchboard", show_header=False)
+    table.add_row("Database", settings.database_url)
+    table.add_row("Data directory", str(settings.data_dir))
+    table.add_row("Bus", "redis " + settings.redis_url if settings.redis_url else "in-process")
+    table.add_row("Health", f"{base}/health")
+    table.add_row("OpenAPI", f"{base}/openapi.json  (docs: {base}/docs)")
+    table.add_row("Agent desktop", f"{base}/agent/")
+    table.add_row("Wallboard", f"{base}/wallboard/")
+    if creds is not None:
+        table.add_row("Demo tenant", getattr(creds, "tenant", ""))
+        table.add_row(
+            "API client", f"client_id=admin client_secret={getattr(creds, 'admin_secret', '')}"
+        )
+        users = ", ".join(getattr(creds, "users", []))
+        table.add_row("Users", f"{users} / password {getattr(creds, 'password', '')}")
+    console.print(table)
+    if created is None and creds is None:
+        console.print("(existing database: demo credentials are not known)")
+    serve(host=host, port=port, workers=None)
+
+
+@tenant_app.command("create")
+def tenant_create(
+    domain: str,
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    timezone: Annotated[str, typer.Option(help="IANA time zone")] = "UTC",
+) -> None:
+    """Create a tenant (with the built-in roles)."""
+    from switchboard.tenants.actions import create_tenant
+
+    async def go(rt: Runtime) -> str:
+        t = await create_tenant(rt, domain=domain, name=name, timezone=timezone)
+        return t.id
+
+    tid = run_with_runtime(go)
+    console.print(f"tenant {domain} created ({tid})")
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    """List tenants."""
+    from sqlalchemy import select
+
+    from switchboard.tenants.models import Tenant
+
+    async def go(rt: Runtime) -> list[tuple[str, str, str]]:
+        async with rt.db.read() as s:
+            rows = (await s.execute(select(Tenant).order_by(Tenant.domain))).scalars().all()
+            return [(t.domain, t.name, t.timezone) for t in rows]
+
+    table = Table("domain", "name", "time zone")
+    for row in run_with_runtime(go):
+        table.add_row(*row)
+    console.print(table)
+
+
+@user_app.command("create")
+def user_create(
+    login_id: str,
+    tenant: Annotated[str, typer.Option(help="Tenant domain")],
+    first_name: Annotated[str, typer.Option(help="First name")],
+    last_name: Annotated[str, typer.Option(help="Last name")],
+    team: Annotated[str, typer.Option(help="Team name (created if missing)")],
+    role: Annotated[list[str] | None, typer.Option(help="Role (repeatable)")] = None,
+    skill: Annotated[
+        list[str] | None, typer.Option(help="Skill as NAME=LEVEL (repeatable)")
+    ] = None,
+    password: Annotated[str | None, typer.Option(help="Password (generated if absent)")] = None,
+    email: Annotated[str | None, typer.Option(help="E-mail")] = None,
+    extension: Annotated[str | None, typer.Option(help="Extension (auto if absent)")] = None,
+) -> None:
+    """Create a user; prints the generated password when none is given."""
+    from switchboard.core.security import generate_password
+    from switchboard.teams.models import Team
+    from switchboard.teams.service import get_by_name
+    from switchboard.users.actions import create_user
+    from switchboard.users.schemas import UserCreate
+
+    skills: dict[str, int] = {}
+    for item in skill or []:
+        name, _, level = item.partition("=")
+        try:
+            skills[name] = int(level or "100")
+        except ValueError as e:
+            err_console.print(f"[red]error:[/red] bad skill {item!r}: use NAME=LEVEL")
+            raise typer.Exit(2) from e
+    secret = password or generate_password()
+
+    async def go(rt: Runtime) -> str:
+        tid = await tenant_id_of(rt, tenant)
+        async with rt.db.write() as s:
+            if await get_by_name(session=s, tenant_id=tid, name=team) is None:
+                s.add(Team(tenant_id=tid, name=team))
+        u = await create_user(
+            rt,
+            tenant_id=tid,
+            data=UserCreate(
+                login_id=login_id,
+                password=secret,
+                first_name=first_name,
+                last_name=last_name,
+                team=team,
+                roles=role or [],
+                skills=skills,
+                email=email,
+                extension=extension,
+            ),
+        )
+        return u.extension or ""
+
+    try:
+        ext = run_with_runtime(go)
+    except ValueError as e:
+        err_console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
+    console.print(f"user {login_id} created in {tenant}, extension {ext}")
+    if password is None:
+        console.print(f"password: {secret}")
+
+
+@apikey_app.command("generate")
+def apikey_generate(
+    login_id: str, tenant: Annotated[str, typer.Option(help="Tenant domain")]
+) -> None:
+    """Generate a new API secret for a user and print it (it is shown only this once)."""
+    from switchboard.users.actions import generate_api_secret
+
+    async def go(rt: Runtime) -> str:
+        tid = await tenant_id_of(rt, tenant)
+        return await generate_api_secret(rt, tenant_id=tid, login_id=login_id)
+
+    console.print(run_with_runtime(go), soft_wrap=True)
+
+
+def main() -> None:
+    logging.basicConfig(level=get_settings().log_level.upper())
+    app()
+
+
+if __name__ == "__main__":
+    main()

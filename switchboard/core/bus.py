@@ -1,0 +1,179 @@
+"""The event bus: it only *wakes* readers of the durable logs in the database.
+
+A lost notification may delay an event (readers also re-check on a timeout), never
+lose it. Two implementations behind one protocol: in-process (single worker) and
+Redis pub/sub (any number of worker processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Waiter:
+    """Set when any of the topics it listens to is published."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self.payloads: list[str] = []
+
+    def wake(self, payload: str) -> None:
+        self.payloads.append(payload)
+        self._event.set()
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait until woken or ``timeout`` seconds pass; True when woken. Re-arms itself."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._event.clear()
+
+    def drain(self) -> list[str]:
+        out, self.payloads = self.payloads, []
+        return out
+
+
+class Bus(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def publish(self, topic: str, payload: str = "") -> None: ...
+    def listen(self, topics: Iterable[str]) -> Any: ...
+
+
+class _LocalFanout:
+    def __init__(self) -> None:
+        self._waiters: dict[str, set[Waiter]] = defaultdict(set)
+
+    def add(self, topics: list[str], waiter: Waiter) -> None:
+        for t in topics:
+            self._waiters[t].add(waiter)
+
+    def remove(self, topics: list[str], waiter: Waiter) -> None:
+        for t in topics:
+            ws = self._waiters.get(t)
+            if ws is not None:
+                ws.discard(waiter)
+                if not ws:
+                    del self._waiters[t]
+
+    def deliver(self, topic: str, payload: str) -> None:
+        for w in list(self._waiters.get(topic, ())):
+            w.wake(payload)
+
+    def topics(self) -> list[str]:
+        return list(self._waiters)
+
+
+class InProcessBus:
+    """Wakes waiters of this process only (one worker, or tests)."""
+
+    def __init__(self) -> None:
+        self._fanout = _LocalFanout()
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def publish(self, topic: str, payload: str = "") -> None:
+        self._fanout.deliver(topic, payload)
+
+    @asynccontextmanager
+    async def listen(self, topics: Iterable[str]) -> AsyncIterator[Waiter]:
+        waiter = Waiter()
+        names = list(topics)
+        self._fanout.add(names, waiter)
+        try:
+            yield waiter
+        finally:
+            self._fanout.remove(names, waiter)
+
+
+class RedisBus:
+    """Redis pub/sub on one pattern subscription per process, fanned out locally."""
+
+    def __init__(self, url: str, prefix: str = "switchboard") -> None:
+        import redis.asyncio as redis
+
+        self._redis = redis.from_url(url)
+        self._prefix = prefix + ":"
+        self._fanout = _LocalFanout()
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="redis-bus")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await self._ready.wait()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        await self._redis.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                await pubsub.psubscribe(self._prefix + "*")
+                self._ready.set()
+                # Wake everyone after a (re)connect: something may have been missed.
+                for topic in self._fanout.topics():
+                    self._fanout.deliver(topic, "")
+                async for message in pubsub.listen():
+                    if message.get("type") != "pmessage":
+                        continue
+                    channel = message["channel"]
+                    if isinstance(channel, bytes):
+                        channel = channel.decode()
+                    data = message["data"]
+                    if isinstance(data, bytes):
+                        data = data.decode()
+                    self._fanout.deliver(channel[len(self._prefix) :], str(data))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # connection dropped: retry
+                log.warning("redis bus disconnected; reconnecting", exc_info=True)
+                await asyncio.sleep(0.5)
+
+    async def publish(self, topic: str, payload: str = "") -> None:
+        try:
+            await self._redis.publish(self._prefix + topic, payload)
+        except Exception:
+            # The database holds the truth; waiters re-check on their timeout.
+            log.warning("redis publish failed for %s", topic, exc_info=True)
+            self._fanout.deliver(topic, payload)
+
+    @asynccontextmanager
+    async def listen(self, topics: Iterable[str]) -> AsyncIterator[Waiter]:
+        waiter = Waiter()
+        names = list(topics)
+        self._fanout.add(names, waiter)
+        try:
+            yield waiter
+        finally:
+            self._fanout.remove(names, waiter)
+
+
+def make_bus(redis_url: str | None, prefix: str) -> InProcessBus | RedisBus:
+    if redis_url:
+        return RedisBus(redis_url, prefix)
+    return InProcessBus()

@@ -1,0 +1,63 @@
+"""The one typed settings object (environment prefix ``SWITCHBOARD_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
+
+    # storage
+    database_url: str = "sqlite+aiosqlite:///./var/switchboard.db"
+    redis_url: str | None = None
+    bus_prefix: str = "switchboard"
+    data_dir: Path = Path("./var/data")
+
+    # serving
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    log_level: str = "INFO"
+    graceful_shutdown_seconds: int = 5
+    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    run_background_workers: bool = True
+
+    # security
+    token_lifetime_seconds: int = 3600
+    agent_session_lifetime_seconds: int = 12 * 3600
+    lockout_threshold: int = 5
+    lockout_minutes: int = 30
+    password_min_length: int = 8
+
+    # messaging
+    long_poll_seconds: float = 10.0
+    max_upload_bytes: int = 25 * 1024 * 1024
+    max_files_per_tenant: int = 1000
+    ice_servers: list[dict[str, Any]] = Field(
+        default_factory=lambda: [{"urls": ["stun:stun.l.google.com:19302"]}]
+    )
+
+    # demo tenant
+    demo_tenant: str = "example.com"
+    demo_admin_secret: str | None = None
+    demo_password: str | None = None
+
+    # collaborators that leave the box
+    sms_provider: str = "fake"
+    push_provider: str = "fake"
+    telephony_provider: str = "simulated"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
