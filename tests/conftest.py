@@ -79,6 +79,9 @@ def base_settings(database_url: str, tmp_root: Path) -> Settings:
         data_dir=tmp_root / "data",
         long_poll_seconds=1.0,
         lockout_threshold=3,
+        # cheap hashing keeps per-test tenants fast; production keeps argon2's defaults
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
     )
 
 
@@ -188,6 +191,8 @@ def live_server_factory(migrated: Settings, tmp_root: Path) -> Iterator[Callable
             SWITCHBOARD_BUS_PREFIX=migrated.bus_prefix,
             SWITCHBOARD_LONG_POLL_SECONDS=str(migrated.long_poll_seconds),
             SWITCHBOARD_LOCKOUT_THRESHOLD=str(migrated.lockout_threshold),
+            SWITCHBOARD_ARGON2_TIME_COST="1",
+            SWITCHBOARD_ARGON2_MEMORY_KIB="1024",
             SWITCHBOARD_LOG_LEVEL="WARNING",
         )
         if migrated.redis_url:

@@ -20,6 +20,9 @@ class Runtime:
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
+        from switchboard.core.security import configure_hashing
+
+        configure_hashing(settings.argon2_time_cost, settings.argon2_memory_kib)
         db = Database(settings.database_url)
         bus = make_bus(settings.redis_url, settings.bus_prefix)
         return cls(settings=settings, db=db, bus=bus)

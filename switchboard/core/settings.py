@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     lockout_threshold: int = 5
     lockout_minutes: int = 30
     password_min_length: int = 8
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
 
     # messaging
     long_poll_seconds: float = 10.0
