@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -240,7 +239,9 @@ def apikey_generate(
 
 
 def main() -> None:
-    logging.basicConfig(level=get_settings().log_level.upper())
+    from switchboard.core.logs import configure
+
+    configure(get_settings().log_level)
     app()
 
 

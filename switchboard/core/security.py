@@ -16,6 +16,8 @@ def configure_hashing(time_cost: int, memory_kib: int) -> None:
     """Set the argon2 cost (settings ``argon2_time_cost`` / ``argon2_memory_kib``)."""
     global _hasher
     _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+
+
 _ALPHABET = string.ascii_letters + string.digits
 
 
