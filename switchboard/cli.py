@@ -112,15 +112,17 @@ def run(
     table.add_row("OpenAPI", f"{base}/openapi.json  (docs: {base}/docs)")
     table.add_row("Agent desktop", f"{base}/agent/")
     table.add_row("Wallboard", f"{base}/wallboard/")
-    if creds is not None:
-        table.add_row("Demo tenant", getattr(creds, "tenant", ""))
-        table.add_row(
-            "API client", f"client_id=admin client_secret={getattr(creds, 'admin_secret', '')}"
-        )
-        users = ", ".join(getattr(creds, "users", []))
-        table.add_row("Users", f"{users} / password {getattr(creds, 'password', '')}")
     console.print(table)
-    if created is None and creds is None:
+    if creds is not None:
+        users = ", ".join(getattr(creds, "users", []))
+        console.print(f"Demo tenant:  {getattr(creds, 'tenant', '')}", soft_wrap=True)
+        console.print(
+            f"API client:   client_id=admin  client_secret={getattr(creds, 'admin_secret', '')}",
+            soft_wrap=True,
+        )
+        console.print(f"Users:        {users}", soft_wrap=True)
+        console.print(f"Password:     {getattr(creds, 'password', '')}", soft_wrap=True)
+    else:
         console.print("(existing database: demo credentials are not known)")
     serve(host=host, port=port, workers=None)
 

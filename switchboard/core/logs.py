@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import logging
 
-QUIET = ("aiosqlite", "sqlalchemy.engine", "asyncpg", "httpcore", "multipart")
+QUIET = (
+    "aiosqlite",
+    "sqlalchemy.engine",
+    "asyncpg",
+    "httpcore",
+    "multipart",
+    "alembic.runtime.plugins",
+)
 
 
 def configure(level: str) -> None:
