@@ -45,6 +45,12 @@ class Settings(BaseSettings):
         default_factory=lambda: [{"urls": ["stun:stun.l.google.com:19302"]}]
     )
 
+    # agents and routing (tenant settings of the same names override the first three)
+    offer_timeout_seconds: float = 20.0
+    reject_cooldown_seconds: float = 60.0
+    missed_offer_reason: str = "Missed offer"
+    routing_poll_seconds: float = 1.0
+
     # demo tenant
     demo_tenant: str = "example.com"
     demo_admin_secret: str | None = None

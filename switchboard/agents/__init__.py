@@ -1,0 +1,1 @@
+"""agents domain: agent sessions, ACD states, capacity per media, the realtime queue."""

@@ -1,0 +1,1 @@
+"""interactions domain: interaction records and their steps (offers, answers, wrap-up)."""

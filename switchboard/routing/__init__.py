@@ -1,0 +1,1 @@
+"""routing domain: the skill-based routing engine and its background worker."""
