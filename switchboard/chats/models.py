@@ -35,6 +35,9 @@ class ChatSession(Base):
     __table_args__ = (
         Index("ix_chat_sessions_queue", "tenant_id", "state", "priority", "queued_at"),
         Index("ix_chat_sessions_client", "tenant_id", "client_key", "state"),
+        # one active session per client: set while active, NULL once ended (NULLs differ)
+        UniqueConstraint("tenant_id", "active_client_key"),
+        Index("ix_chat_sessions_case", "tenant_id", "case_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -69,6 +72,25 @@ class ChatSession(Base):
     connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_client_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # == client_key while the session is active, NULL once it ended (see the constraint)
+    active_client_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # the long-poll lease: at most one poll is held per session, across processes
+    poll_lease_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    poll_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the client is considered gone (the chat ends) when it has not polled by then
+    poll_deadline_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, nullable=True, index=True
+    )
+    # the next inactivity warning or timeout of a connected chat (workers.py)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    inactivity_warning_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    inactivity_timeout_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    poll_abandon_seconds: Mapped[int] = mapped_column(Integer, default=120)
+    # start of the current silence of a connected chat (customer or agent activity resets it)
+    idle_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    warning_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    case_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ChatParty(Base):
@@ -95,7 +117,11 @@ class ChatParty(Base):
 
 class ChatEvent(Base):
     __tablename__ = "chat_events"
-    __table_args__ = (UniqueConstraint("chat_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("chat_id", "seq"),
+        # transient signaling rows are purged by type and age (workers.py)
+        Index("ix_chat_events_type_created", "event_type", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     chat_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id", ondelete="CASCADE"))
@@ -125,3 +151,20 @@ class ChatFile(Base):
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     storage_path: Mapped[str] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChatPushSubscription(Base):
+    """A mobile device token for push notifications about one chat (v2 notifications)."""
+
+    __tablename__ = "chat_push_subscriptions"
+
+    chat_id: Mapped[str] = mapped_column(
+        ForeignKey("chat_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    # "ios_apns", "ios_firebase" or "android_firebase"
+    kind: Mapped[str] = mapped_column(String(32))
+    token: Mapped[str] = mapped_column(String(4096))
+    bundle_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
