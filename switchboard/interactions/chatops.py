@@ -7,14 +7,15 @@ the chat's durable event log for the agent's realtime channel.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.chats import actions as _chats
+from switchboard.chats import service as _chat_service
+from switchboard.chats.events import render
 from switchboard.chats.log import chat_topic
-from switchboard.chats.models import ChatEvent, ChatSession
+from switchboard.chats.models import ChatSession
 from switchboard.core.runtime import Runtime
 
 ENDED_STATES = ("completed", "failed")
@@ -34,25 +35,21 @@ __all__ = [
 ]
 
 
-def _actions() -> Any:
-    return importlib.import_module("switchboard.chats.actions")
-
-
 async def mark_connecting(rt: Runtime, *, tenant_id: str, chat_id: str) -> None:
-    await _actions().mark_connecting(rt, tenant_id=tenant_id, chat_id=chat_id)
+    await _chats.mark_connecting(rt, tenant_id=tenant_id, chat_id=chat_id)
 
 
 async def agent_joined(
     rt: Runtime, *, tenant_id: str, chat_id: str, user_id: str, party_type: str = "internal"
 ) -> str:
-    party_id = await _actions().agent_joined(
+    party_id = await _chats.agent_joined(
         rt, tenant_id=tenant_id, chat_id=chat_id, user_id=user_id, party_type=party_type
     )
     return str(party_id)
 
 
 async def party_left(rt: Runtime, *, tenant_id: str, chat_id: str, party_id: str) -> None:
-    await _actions().party_left(rt, tenant_id=tenant_id, chat_id=chat_id, party_id=party_id)
+    await _chats.party_left(rt, tenant_id=tenant_id, chat_id=chat_id, party_id=party_id)
 
 
 async def requeue(
@@ -64,7 +61,7 @@ async def requeue(
     requested_skills: dict[str, int] | None = None,
     priority: int | None = None,
 ) -> None:
-    await _actions().requeue(
+    await _chats.requeue(
         rt,
         tenant_id=tenant_id,
         chat_id=chat_id,
@@ -77,49 +74,34 @@ async def requeue(
 async def post_party_event(
     rt: Runtime, *, tenant_id: str, chat_id: str, party_id: str, event: dict[str, Any]
 ) -> int:
-    seq = await _actions().post_party_event(
+    seq = await _chats.post_party_event(
         rt, tenant_id=tenant_id, chat_id=chat_id, party_id=party_id, event=event
     )
     return int(seq)
 
 
 async def set_case(rt: Runtime, *, tenant_id: str, chat_id: str, case_id: str) -> None:
-    await _actions().set_case(rt, tenant_id=tenant_id, chat_id=chat_id, case_id=case_id)
+    await _chats.set_case(rt, tenant_id=tenant_id, chat_id=chat_id, case_id=case_id)
 
 
 async def end_chat(
     rt: Runtime, *, tenant_id: str, chat_id: str, by_party_id: str | None, reason: str
 ) -> None:
-    await _actions().end_chat(
+    await _chats.end_chat(
         rt, tenant_id=tenant_id, chat_id=chat_id, by_party_id=by_party_id, reason=reason
     )
 
 
 async def get_chat(*, session: AsyncSession, tenant_id: str, chat_id: str) -> ChatSession | None:
-    stmt = select(ChatSession).where(ChatSession.id == chat_id, ChatSession.tenant_id == tenant_id)
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-def _timestamp(row: ChatEvent) -> str:
-    return str(int(row.created_at.timestamp()))
+    return await _chat_service.get_chat(session=session, tenant_id=tenant_id, chat_id=chat_id)
 
 
 async def events_after(
     *, session: AsyncSession, chat_id: str, after_seq: int, limit: int = 500
 ) -> list[tuple[int, dict[str, Any]]]:
     """(seq, event) pairs of the chat's log after ``after_seq``, each event as clients
-    receive it (with ``timestamp``, a string of integer seconds)."""
-    stmt = (
-        select(ChatEvent)
-        .where(ChatEvent.chat_id == chat_id, ChatEvent.seq > after_seq)
-        .order_by(ChatEvent.seq)
-        .limit(limit)
+    receive it (with ``party_id`` and ``timestamp``, a string of integer seconds)."""
+    rows = await _chat_service.events_after(
+        session=session, chat_id=chat_id, after_seq=after_seq, limit=limit
     )
-    out: list[tuple[int, dict[str, Any]]] = []
-    for row in (await session.execute(stmt)).scalars():
-        event = dict(row.payload or {})
-        event.setdefault("timestamp", _timestamp(row))
-        if row.party_id and "party_id" not in event:
-            event["party_id"] = row.party_id
-        out.append((row.seq, event))
-    return out
+    return [(row.seq, render(row, chat_id)) for row in rows]

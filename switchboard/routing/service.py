@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.agents.models import BUSY, READY, AgentLoad, AgentSession
@@ -39,7 +39,7 @@ class PassResult:
 
 async def tenants_with_queue(*, session: AsyncSession) -> list[str]:
     rows = await session.execute(
-        select(distinct(ChatSession.tenant_id)).where(ChatSession.state == "queued")
+        select(ChatSession.tenant_id).where(ChatSession.state == "queued").distinct()
     )
     return [r for (r,) in rows.all()]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 
 from switchboard.agents.actions import routing_topic
 from switchboard.chats.models import ChatSession
@@ -39,7 +39,7 @@ async def reconcile_ended_chats(rt: Runtime, *, limit: int = 200) -> int:
     async with rt.db.read() as s:
         rows = (
             await s.execute(
-                select(distinct(Interaction.chat_id), Interaction.tenant_id)
+                select(Interaction.chat_id, Interaction.tenant_id)
                 .join(ChatSession, ChatSession.id == Interaction.chat_id)
                 .outerjoin(
                     InteractionStep,
@@ -50,6 +50,7 @@ async def reconcile_ended_chats(rt: Runtime, *, limit: int = 200) -> int:
                     ChatSession.state.in_(chatops.ENDED_STATES),
                     (InteractionStep.id.is_not(None)) | (Interaction.state.in_((QUEUED, OFFERED))),
                 )
+                .distinct()
                 .limit(limit)
             )
         ).all()

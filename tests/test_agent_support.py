@@ -1,0 +1,183 @@
+"""Helpers of the agent and routing tests (this module has no tests of its own)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+from sqlalchemy import select, update
+
+from switchboard.core.runtime import Runtime
+from switchboard.scenarios.models import ScenarioEntry
+from switchboard.services.models import Service
+from switchboard.tenants.models import Tenant
+from tests.conftest import PASSWORD, TenantInfo
+
+API = "/agentapi/v1"
+MSG = "/clientweb/api/v2"
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def agent_login(
+    client: httpx.AsyncClient, tenant: TenantInfo, login: str, *, ready: bool = False
+) -> str:
+    r = await client.post(
+        API + "/login",
+        json={"tenant": tenant.domain, "loginId": login, "password": PASSWORD},
+    )
+    assert r.status_code == 200, r.text
+    token = str(r.json()["access_token"])
+    if ready:
+        r = await client.put(API + "/state", json={"state": "ready"}, headers=auth(token))
+        assert r.status_code == 200, r.text
+    return token
+
+
+async def configure(
+    rt: Runtime,
+    tenant: TenantInfo,
+    *,
+    settings: dict[str, Any] | None = None,
+    acw_seconds: int | None = None,
+    relaxation: list[dict[str, Any]] | None = None,
+) -> None:
+    """Tenant routing settings and the chat service's knobs (test set-up)."""
+    async with rt.db.write() as s:
+        if settings:
+            tenant_row = await s.get(Tenant, tenant.tenant_id)
+            assert tenant_row is not None
+            tenant_row.settings = {**(tenant_row.settings or {}), **settings}
+        values: dict[str, Any] = {}
+        if acw_seconds is not None:
+            values["acw_timeout_seconds"] = acw_seconds
+        if relaxation is not None:
+            values["relaxation"] = relaxation
+        if values:
+            await s.execute(
+                update(Service)
+                .where(Service.tenant_id == tenant.tenant_id, Service.name == "Chat Service")
+                .values(**values)
+            )
+
+
+async def set_entry(
+    rt: Runtime, tenant: TenantInfo, *, skills: dict[str, int] | None = None, priority: int = 0
+) -> None:
+    async with rt.db.write() as s:
+        await s.execute(
+            update(ScenarioEntry)
+            .where(ScenarioEntry.tenant_id == tenant.tenant_id, ScenarioEntry.app_id == "test")
+            .values(requested_skills=skills or {}, priority=priority)
+        )
+
+
+def mobile_headers(client_id: str) -> dict[str, str]:
+    return {
+        "Authorization": f'MOBILE-API-140-327-PLAIN appId="test", clientId="{client_id}"',
+        "UserAgent": "MobileClient",
+    }
+
+
+async def new_chat(
+    rt: Runtime,
+    client: httpx.AsyncClient | None,
+    tenant: TenantInfo,
+    client_id: str,
+    *,
+    skills: dict[str, int] | None = None,
+    priority: int = 0,
+    parameters: dict[str, Any] | None = None,
+) -> str:
+    """A customer requests a chat (Messaging API when mounted, else the chat engine)."""
+    if skills is not None or priority:
+        await set_entry(rt, tenant, skills=skills, priority=priority)
+    if client is not None and await _messaging_mounted(client):
+        r = await client.post(
+            MSG + "/chats",
+            params={"tenantUrl": tenant.domain},
+            json={"parameters": parameters or {"FIRST_NAME": "Cust", "LAST_NAME": client_id}},
+            headers=mobile_headers(client_id),
+        )
+        assert r.status_code == 200, r.text
+        return str(r.json()["chat_id"])
+    from switchboard.chats.actions import create_chat
+
+    async with rt.db.read() as s:
+        entry = (
+            await s.execute(
+                select(ScenarioEntry).where(
+                    ScenarioEntry.tenant_id == tenant.tenant_id, ScenarioEntry.app_id == "test"
+                )
+            )
+        ).scalar_one()
+    made = await create_chat(
+        rt,
+        tenant_id=tenant.tenant_id,
+        entry=entry,
+        client_key=client_id,
+        user_agent="MobileClient",
+        phone_number=None,
+        from_address=None,
+        parameters=parameters or {"FIRST_NAME": "Cust", "LAST_NAME": client_id},
+        initial_message=None,
+        poll_abandon_seconds=600,
+    )
+    return made.chat.id
+
+
+_MOUNTED: dict[int, bool] = {}
+
+
+async def _messaging_mounted(client: httpx.AsyncClient) -> bool:
+    key = id(client._transport)
+    if key not in _MOUNTED:
+        r = await client.get("/openapi.json")
+        _MOUNTED[key] = any(p.startswith(MSG) for p in r.json().get("paths", {}))
+    return _MOUNTED[key]
+
+
+async def next_frame(
+    client: httpx.AsyncClient,
+    token: str,
+    cursor: str,
+    want: str,
+    *,
+    timeout: float = 10.0,
+    match: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:
+    """Long-poll the agent channel until a frame of type ``want`` (matching ``match``)
+    arrives; returns it, the cursor after it and every frame seen on the way."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = await client.get(
+            API + "/events", params={"cursor": cursor, "timeout": 1}, headers=auth(token)
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        for f in body["events"]:
+            seen.append(f)
+            cursor = f["cursor"]
+            if f["type"] == want and all(
+                (f.get(k) if k != "event" else f.get("event", {}).get("event")) == v
+                for k, v in (match or {}).items()
+            ):
+                return f, cursor, seen
+        cursor = body["cursor"]
+    raise AssertionError(f"no {want} frame within {timeout}s; saw {[f['type'] for f in seen]}")
+
+
+async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
