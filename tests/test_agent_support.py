@@ -181,3 +181,35 @@ async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+async def set_capacity(rt: Runtime, tenant: TenantInfo, login: str, capacity: int) -> None:
+    from switchboard.users.models import User
+
+    async with rt.db.write() as s:
+        await s.execute(
+            update(User)
+            .where(User.tenant_id == tenant.tenant_id, User.login_id == login)
+            .values(chat_capacity=capacity)
+        )
+
+
+async def cursor_of(client: httpx.AsyncClient, token: str) -> str:
+    r = await client.get(API + "/me", headers=auth(token))
+    assert r.status_code == 200, r.text
+    return str(r.json()["cursor"])
+
+
+async def held(client: httpx.AsyncClient, token: str) -> list[dict[str, Any]]:
+    r = await client.get(API + "/interactions", headers=auth(token))
+    assert r.status_code == 200, r.text
+    return list(r.json()["interactions"])
+
+
+async def chat_state(rt: Runtime, chat_id: str) -> str:
+    from switchboard.chats.models import ChatSession
+
+    async with rt.db.read() as s:
+        chat = await s.get(ChatSession, chat_id)
+        assert chat is not None
+        return chat.state

@@ -642,7 +642,7 @@ async def complete(
 
 @router.get(
     "/interactions/{interaction_id}/history",
-    summary="The whole chat so far (every event, as the customer's client sees them)",
+    summary="The whole chat so far: [{chat_seq, event}] (events as the customer's client sees them)",
     response_model=dict[str, list[dict[str, Any]]],
     responses=ERRORS,
 )
@@ -661,7 +661,7 @@ async def history(
             if it.chat_id
             else []
         )
-    return {"events": [e for _seq, e in events]}
+    return {"events": [{"chat_seq": seq, "event": e} for seq, e in events]}
 
 
 @router.get(
