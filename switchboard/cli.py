@@ -240,6 +240,9 @@ def apikey_generate(
     console.print(run_with_runtime(go), soft_wrap=True)
 
 
+import switchboard.lists.cli  # noqa: E402, F401  (registers: lists, campaign, dnc)
+
+
 def main() -> None:
     from switchboard.core.logs import configure
 

@@ -61,6 +61,19 @@ class Settings(BaseSettings):
     push_provider: str = "fake"
     telephony_provider: str = "simulated"
 
+    # outbound: phone normalisation, calling-list bodies, dialer, simulated carrier
+    default_phone_region: str = "US"
+    lists_max_body_bytes: int = 128 * 1024 * 1024
+    dialer_poll_seconds: float = 2.0
+    dialer_lease_seconds: float = 120.0
+    # outcome weights and per-number scripts (E.164 -> outcomes by attempt) of "simulated"
+    telephony_sim_outcomes: dict[str, float] = Field(
+        default_factory=lambda: {"answer": 60.0, "busy": 10.0, "no_answer": 25.0, "invalid": 5.0}
+    )
+    telephony_sim_script: dict[str, list[str]] = Field(default_factory=dict)
+    telephony_sim_seed: int | None = None
+    telephony_sim_ring_seconds: float = 3.0
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

@@ -3,9 +3,12 @@ routers that other domains add here (SCIM, calling lists, campaigns, DNC)."""
 
 from fastapi import APIRouter
 
-from switchboard.api.configapi import oauth, phones, users
+from switchboard.api.configapi import callinglist, campaigns, dnc, oauth, phones, users
 
 router = APIRouter(prefix="/configapi/v2")
 router.include_router(oauth.router)
 router.include_router(users.router)
 router.include_router(phones.router)
+router.include_router(callinglist.router)
+router.include_router(campaigns.router)
+router.include_router(dnc.router)

@@ -1,0 +1,1 @@
+"""Do-Not-Call lists: internal numbers, geographic (postal), area codes, record exclusion."""

@@ -1,0 +1,248 @@
+"""Every change to Do-Not-Call lists: validate, change, commit, then publish ``dnc:<tenant>``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from switchboard.core.db import utcnow
+from switchboard.core.errors import Conflict, Forbidden, Invalid
+from switchboard.core.runtime import Runtime
+from switchboard.dnc import phones
+from switchboard.dnc.bulk import insert_ignore
+from switchboard.dnc.models import DncEntry, DncList
+from switchboard.dnc.schemas import DncItem, DncListCreate, DncListUpdate
+from switchboard.dnc.service import get_list_or_raise
+
+
+def dnc_topic(tenant_id: str) -> str:
+    return f"dnc:{tenant_id}"
+
+
+@dataclass
+class BulkResult:
+    count: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def body(self, key: str) -> dict[str, Any]:
+        out: dict[str, Any] = {key: self.count}
+        if self.errors:
+            out["errors"] = self.errors
+        return out
+
+
+def normalize_value(list_type: str, raw: str, region: str) -> str | None:
+    """The stored form of an entry of a list of ``list_type`` (None: not understood)."""
+    raw = raw.strip()
+    if list_type == "internal":
+        return phones.normalize(raw, region)
+    if list_type == "area_code":
+        return phones.area_code_prefix(raw, region)
+    if list_type == "geographic":
+        return phones.normalize_postal(raw)
+    return raw[:255] or None
+
+
+def parse_items(body: Any) -> list[DncItem]:
+    """``[["number", "optional comment"], ...]``; a bare string is accepted for an item."""
+    if not isinstance(body, list):
+        raise Invalid("Request body must be a JSON array of [value, optional comment] arrays")
+    items: list[DncItem] = []
+    for pos, item in enumerate(body):
+        if isinstance(item, str | int) and not isinstance(item, bool):
+            items.append(DncItem(value=str(item)))
+            continue
+        if (
+            not isinstance(item, list)
+            or not 1 <= len(item) <= 2
+            or not all(isinstance(x, str | int) and not isinstance(x, bool) for x in item)
+        ):
+            raise Invalid(f"Item {pos} must be an array: [value, optional comment]")
+        comment = str(item[1]).strip()[:255] if len(item) == 2 else None
+        items.append(DncItem(value=str(item[0]), comment=comment or None))
+    return items
+
+
+def parse_keys(body: Any) -> list[str]:
+    """``[{"key": "9999999"}, ...]`` (other fields of the objects are ignored)."""
+    if not isinstance(body, list):
+        raise Invalid('Request body must be a JSON array of {"key": value} objects')
+    keys: list[str] = []
+    for pos, item in enumerate(body):
+        if isinstance(item, dict) and isinstance(item.get("key"), str | int):
+            keys.append(str(item["key"]))
+        elif isinstance(item, str):
+            keys.append(item)
+        else:
+            raise Invalid(f'Item {pos} must be an object with a "key"')
+    return keys
+
+
+def _writable(dnc: DncList) -> None:
+    if dnc.read_only:
+        raise Forbidden(f"Modification of Do Not Call list {dnc.name} is not allowed")
+
+
+def _rows(
+    dnc: DncList, items: Sequence[DncItem], region: str, result: BulkResult
+) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    now = utcnow()
+    for pos, item in enumerate(items):
+        value = normalize_value(dnc.type, item.value, region)
+        if value is None:
+            result.errors.append({"index": pos, "key": item.value, "error": "not understood"})
+            continue
+        if value in seen:
+            continue
+        is_internal = dnc.type == "internal"
+        seen[value] = {
+            "list_id": dnc.id,
+            "value": value,
+            "comment": None if is_internal else item.comment,
+            "campaign": item.comment if is_internal else None,
+            "created_at": now,
+        }
+    return list(seen.values())
+
+
+async def create_list(rt: Runtime, *, tenant_id: str, data: DncListCreate) -> DncList:
+    try:
+        async with rt.db.write() as s:
+            dnc = DncList(
+                tenant_id=tenant_id,
+                name=data.name,
+                type=data.type,
+                description=data.description,
+                all_campaigns=data.all_campaigns,
+                read_only=data.read_only,
+            )
+            s.add(dnc)
+            await s.flush()
+    except IntegrityError as e:
+        raise Conflict(f"Do Not Call list already exists: {data.name}") from e
+    await rt.bus.publish(dnc_topic(tenant_id), "")
+    return dnc
+
+
+async def update_list(rt: Runtime, *, tenant_id: str, name: str, data: DncListUpdate) -> DncList:
+    async with rt.db.write() as s:
+        dnc = await get_list_or_raise(session=s, tenant_id=tenant_id, name=name)
+        for attr in ("description", "all_campaigns", "read_only"):
+            value = getattr(data, attr)
+            if value is not None:
+                setattr(dnc, attr, value)
+    await rt.bus.publish(dnc_topic(tenant_id), "")
+    return dnc
+
+
+async def delete_list(rt: Runtime, *, tenant_id: str, name: str) -> None:
+    async with rt.db.write() as s:
+        dnc = await get_list_or_raise(session=s, tenant_id=tenant_id, name=name)
+        await s.execute(delete(DncEntry).where(DncEntry.list_id == dnc.id))
+        await s.delete(dnc)
+    await rt.bus.publish(dnc_topic(tenant_id), "")
+
+
+async def add(
+    rt: Runtime, *, tenant_id: str, name: str, items: Sequence[DncItem], force: bool = False
+) -> BulkResult:
+    """Append entries; duplicates (in the body or already listed) are ignored."""
+    result = BulkResult()
+    async with rt.db.write() as s:
+        dnc = await get_list_or_raise(session=s, tenant_id=tenant_id, name=name)
+        if not force:
+            _writable(dnc)
+        rows = _rows(dnc, items, rt.settings.default_phone_region, result)
+        result.count = await insert_ignore(s, DncEntry.__table__, rows)  # type: ignore[arg-type]
+    await rt.bus.publish(dnc_topic(tenant_id), "")
+    return result
+
+
+async def replace_all(
+    rt: Runtime, *, tenant_id: str, name: str, items: Sequence[DncItem], force: bool = False
+) -> BulkResult:
+    """Replace every entry in one transaction; returns the number inserted."""
+    result = BulkResult()
+    async with rt.db.write() as s:
+        dnc = await get_list_or_raise(session=s, tenant_id=tenant_id, name=name)
+        if not force:
+            _writable(dnc)
+        rows = _rows(dnc, items, rt.settings.default_phone_region, result)
+        await s.execute(delete(DncEntry).where(DncEntry.list_id == dnc.id))
+        result.count = await insert_ignore(
+            s,
+            DncEntry.__table__,  # type: ignore[arg-type]
+            rows,
+            count=False,
+            chunk=20000,
+        )
+    await rt.bus.publish(dnc_topic(tenant_id), "")
+    return result
+
+
+async def delete_all(rt: Runtime, *, tenant_id: str, name: str) -> int:
+    async with rt.db.write() as s:
+        dnc = await get_list_or_raise(session=s, tenant_id=tenant_id, name=name)
+        _writable(dnc)
+        res = await s.execute(delete(DncEntry).where(DncEntry.list_id == dnc.id))
+        deleted = int(getattr(res, "rowcount", 0) or 0)
+    await rt.bus.publish(dnc_topic(tenant_id), "")
+    return deleted
+
+
+async def delete_keys(rt: Runtime, *, tenant_id: str, name: str, keys: Sequence[str]) -> BulkResult:
+    result = BulkResult()
+    async with rt.db.write() as s:
+        dnc = await get_list_or_raise(session=s, tenant_id=tenant_id, name=name)
+        _writable(dnc)
+        values: dict[str, str] = {}
+        for pos, raw in enumerate(keys):
+            value = normalize_value(dnc.type, raw, rt.settings.default_phone_region)
+            if value is None:
+                result.errors.append({"index": pos, "key": raw, "error": "not understood"})
+            else:
+                values.setdefault(value, raw)
+        present: set[str] = set()
+        wanted = list(values)
+        for start in range(0, len(wanted), 1000):
+            chunk = wanted[start : start + 1000]
+            found = await s.execute(
+                select(DncEntry.value).where(DncEntry.list_id == dnc.id, DncEntry.value.in_(chunk))
+            )
+            present.update(v for (v,) in found.all())
+            await s.execute(
+                delete(DncEntry).where(DncEntry.list_id == dnc.id, DncEntry.value.in_(chunk))
+            )
+        for value, raw in values.items():
+            if value not in present:
+                result.errors.append({"key": raw, "error": "not found"})
+        result.count = len(present)
+    await rt.bus.publish(dnc_topic(tenant_id), "")
+    return result
+
+
+async def add_number(
+    rt: Runtime, *, tenant_id: str, list_id: str, number: str, campaign: str | None
+) -> None:
+    """Put one number on an internal list (a "do not call" disposition)."""
+    async with rt.db.write() as s:
+        await insert_ignore(
+            s,
+            DncEntry.__table__,  # type: ignore[arg-type]
+            [
+                {
+                    "list_id": list_id,
+                    "value": number,
+                    "comment": "disposition",
+                    "campaign": campaign,
+                    "created_at": utcnow(),
+                }
+            ],
+            count=False,
+        )
+    await rt.bus.publish(dnc_topic(tenant_id), "")
