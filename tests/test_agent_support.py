@@ -213,3 +213,43 @@ async def chat_state(rt: Runtime, chat_id: str) -> str:
         chat = await s.get(ChatSession, chat_id)
         assert chat is not None
         return chat.state
+
+
+async def connected_chat(
+    rt: Runtime,
+    client: httpx.AsyncClient,
+    tenant: TenantInfo,
+    login: str = "agent1",
+    *,
+    client_id: str = "cust",
+    token: str | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> tuple[str, str, str, str, str]:
+    """An agent with an accepted chat: (token, interaction id, chat id, party id, cursor)."""
+    token = token or await agent_login(client, tenant, login, ready=True)
+    cursor = await cursor_of(client, token)
+    chat_id = await new_chat(rt, client, tenant, client_id, parameters=parameters)
+    offer, cursor, _ = await next_frame(client, token, cursor, "offer", match={"chat_id": chat_id})
+    iid = str(offer["interaction_id"])
+    r = await client.post(f"{API}/interactions/{iid}/accept", headers=auth(token))
+    assert r.status_code == 200, r.text
+    return token, iid, chat_id, str(r.json()["party_id"]), cursor
+
+
+async def customer_sends(
+    rt: Runtime, tenant: TenantInfo, chat_id: str, client_id: str, *events: dict[str, Any]
+) -> None:
+    from switchboard.chats.actions import post_client_events
+
+    await post_client_events(
+        rt, tenant_id=tenant.tenant_id, chat_id=chat_id, client_key=client_id, events=list(events)
+    )
+
+
+async def customer_log(rt: Runtime, chat_id: str) -> list[dict[str, Any]]:
+    from switchboard.chats.events import render
+    from switchboard.chats.service import events_after
+
+    async with rt.db.read() as s:
+        rows = await events_after(session=s, chat_id=chat_id, after_seq=0)
+        return [render(r, chat_id) for r in rows]
