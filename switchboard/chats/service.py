@@ -90,13 +90,17 @@ async def get_latest_for_client(
 
 async def history(*, session: AsyncSession, chat_id: str) -> list[dict[str, Any]]:
     """Every client and server event of the chat as clients see them (no signaling)."""
-    stmt = (
-        select(ChatEvent)
-        .where(ChatEvent.chat_id == chat_id, ChatEvent.event_type.not_in(HIDDEN_FROM_HISTORY))
-        .order_by(ChatEvent.seq)
-    )
+    return (await history_and_cursor(session=session, chat_id=chat_id))[0]
+
+
+async def history_and_cursor(
+    *, session: AsyncSession, chat_id: str
+) -> tuple[list[dict[str, Any]], int]:
+    """The history, and the ``seq`` it runs to (a poll resuming there repeats nothing)."""
+    stmt = select(ChatEvent).where(ChatEvent.chat_id == chat_id).order_by(ChatEvent.seq)
     rows = (await session.execute(stmt)).scalars().all()
-    return [ev.render(row, chat_id) for row in rows]
+    shown = [ev.render(r, chat_id) for r in rows if r.event_type not in HIDDEN_FROM_HISTORY]
+    return shown, (rows[-1].seq if rows else 0)
 
 
 async def case_history(

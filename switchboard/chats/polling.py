@@ -1,0 +1,391 @@
+"""Long polling of a chat's server events, exactly once, across processes and restarts.
+
+The durable log (``chat_events``) is the truth; the session row carries the delivery
+state:
+
+* ``client_cursor`` — the highest ``seq`` handed to the customer. A range of events
+  is *claimed* by one conditional ``UPDATE ... SET client_cursor = :new WHERE
+  client_cursor = :old``: of two workers (or a poll and a ``POST events``) racing for
+  the same events exactly one wins, the other re-reads.
+* ``poll_lease_id`` / ``poll_lease_until`` — at most one poll is held per session,
+  in any process: a poll takes the lease with a conditional ``UPDATE``; a poll that
+  finds the lease taken answers 400/5509. Leases expire (hold + grace) so a crashed
+  process cannot block a session for long.
+
+A held poll keeps no database session: it listens on the bus (``chat_topic``), re-reads
+the database when woken and once more before answering empty (so a wake-up lost by the
+bus, or one that cannot cross processes on SQLite, only delays an event).
+
+Exactly-once without acknowledgements from the vendor's clients:
+
+* a poll whose client went away (the connection closed) stops and claims nothing;
+* a refused second poll *preempts* the held one (it expires that lease): the client's
+  next poll takes over and the old request, if it is still alive, answers empty
+  without claiming anything. A client whose connection died silently thus gets its
+  events on its next-but-one poll instead of losing them;
+* our own clients (the demo page, the load kit) may send ``cursor=<seq>`` — the
+  ``X-Switchboard-Cursor`` of the previous answer — to resume exactly where they are,
+  even after a response was lost in transit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, case, or_, select, update
+
+from switchboard.chats import events as ev
+from switchboard.chats.config import chat_settings
+from switchboard.chats.log import chat_topic
+from switchboard.chats.models import ACTIVE_STATES, ChatEvent, ChatSession
+from switchboard.core.bus import Waiter
+from switchboard.core.db import new_id, utcnow
+from switchboard.core.errors import Invalid, NotFound
+from switchboard.core.runtime import Runtime
+
+DISCONNECTED = "disconnect"
+
+Watch = Callable[[Waiter], Coroutine[Any, Any, None]]
+
+
+@dataclass
+class Answer:
+    events: list[dict[str, Any]]
+    cursor: int
+
+
+@dataclass
+class _Snap:
+    state: str
+    client_key: str
+    last_seq: int
+    client_cursor: int
+    lease_id: str | None
+    lease_until: datetime | None
+    abandon_seconds: int
+
+
+def not_found() -> NotFound:
+    return NotFound("Chat session is not found", code="5005")
+
+
+def too_many() -> Invalid:
+    return Invalid("Too many concurrent poll requests for the same session", code="5509")
+
+
+async def _read(
+    rt: Runtime, *, tenant_id: str, chat_id: str, after: int | None, limit: int
+) -> tuple[_Snap | None, Sequence[ChatEvent]]:
+    """The session's delivery state, and its server events after ``after`` (one read)."""
+    async with rt.db.read() as s:
+        row = (
+            await s.execute(
+                select(
+                    ChatSession.state,
+                    ChatSession.client_key,
+                    ChatSession.last_seq,
+                    ChatSession.client_cursor,
+                    ChatSession.poll_lease_id,
+                    ChatSession.poll_lease_until,
+                    ChatSession.poll_abandon_seconds,
+                ).where(ChatSession.id == chat_id, ChatSession.tenant_id == tenant_id)
+            )
+        ).one_or_none()
+        if row is None:
+            return None, []
+        snap = _Snap(*row)
+        start = snap.client_cursor if after is None else max(after, 0)
+        if snap.last_seq <= start:
+            return snap, []
+        events = (
+            (
+                await s.execute(
+                    select(ChatEvent)
+                    .where(
+                        ChatEvent.chat_id == chat_id,
+                        ChatEvent.seq > start,
+                        ChatEvent.direction == "server",
+                    )
+                    .order_by(ChatEvent.seq)
+                    .limit(limit)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        return snap, events
+
+
+def _deadline(now: datetime, abandon_seconds: int) -> Any:
+    return case(
+        (ChatSession.state.in_(ACTIVE_STATES), now + timedelta(seconds=abandon_seconds)),
+        else_=None,
+    )
+
+
+async def _update(rt: Runtime, *conditions: Any, values: dict[str, Any]) -> bool:
+    async with rt.db.write() as s:
+        result = await s.execute(
+            update(ChatSession)
+            .where(*conditions)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return cast(CursorResult[Any], result).rowcount == 1
+
+
+def _lease_free(now: datetime) -> Any:
+    return or_(ChatSession.poll_lease_until.is_(None), ChatSession.poll_lease_until <= now)
+
+
+async def _claim(
+    rt: Runtime,
+    *,
+    chat_id: str,
+    snap: _Snap,
+    new_cursor: int,
+    lease_id: str | None,
+    require_free_lease: bool,
+) -> bool:
+    """Advance ``client_cursor`` from what we read to ``new_cursor``, atomically.
+
+    With ``lease_id`` the claim also requires (and releases) our lease; with
+    ``require_free_lease`` it requires that no poll is held.
+    """
+    now = utcnow()
+    conds: list[Any] = [
+        ChatSession.id == chat_id,
+        ChatSession.client_cursor == snap.client_cursor,
+    ]
+    values: dict[str, Any] = {"client_cursor": new_cursor}
+    if lease_id is not None:
+        conds += [ChatSession.poll_lease_id == lease_id, ChatSession.poll_lease_until > now]
+        values.update(poll_lease_id=None, poll_lease_until=None)
+    elif require_free_lease:
+        conds.append(_lease_free(now))
+    if lease_id is not None or require_free_lease:
+        values.update(last_poll_at=now, poll_deadline_at=_deadline(now, snap.abandon_seconds))
+    return await _update(rt, *conds, values=values)
+
+
+async def _release(rt: Runtime, *, chat_id: str, lease_id: str, abandon_seconds: int) -> None:
+    now = utcnow()
+    await _update(
+        rt,
+        ChatSession.id == chat_id,
+        ChatSession.poll_lease_id == lease_id,
+        values={
+            "poll_lease_id": None,
+            "poll_lease_until": None,
+            "last_poll_at": now,
+            "poll_deadline_at": _deadline(now, abandon_seconds),
+        },
+    )
+
+
+async def _preempt(rt: Runtime, *, chat_id: str, lease_id: str | None) -> None:
+    """Expire the held poll's lease: it will answer empty and claim nothing."""
+    if lease_id is None:
+        return
+    now = utcnow()
+    done = await _update(
+        rt,
+        ChatSession.id == chat_id,
+        ChatSession.poll_lease_id == lease_id,
+        values={"poll_lease_until": now},
+    )
+    if done:
+        await rt.bus.publish(chat_topic(chat_id), "preempt")
+
+
+def _answer(chat_id: str, events: Sequence[ChatEvent], cursor: int) -> Answer:
+    return Answer([ev.render(e, chat_id) for e in events], cursor)
+
+
+async def poll(
+    rt: Runtime,
+    *,
+    tenant_id: str,
+    chat_id: str,
+    client_key: str,
+    hold: float,
+    cursor: int | None = None,
+    watch: Watch | None = None,
+) -> Answer:
+    """``GET chats/{id}/events``: the pending server events now, or after a hold.
+
+    404/5005 for an unknown session, or an ended one with nothing left to deliver;
+    400/5509 while another poll of the session is held (which is then preempted).
+    """
+    limit = chat_settings(rt).max_events_per_answer
+    for _ in range(10):
+        snap, events = await _read(
+            rt, tenant_id=tenant_id, chat_id=chat_id, after=cursor, limit=limit
+        )
+        if snap is None or snap.client_key != client_key:
+            raise not_found()
+        now = utcnow()
+        if snap.lease_until is not None and snap.lease_until > now:
+            await _preempt(rt, chat_id=chat_id, lease_id=snap.lease_id)
+            raise too_many()
+        if events:
+            # with ``cursor`` the client may ask again for what it never received: the
+            # cursor then moves back to what this answer hands out
+            if await _claim(
+                rt,
+                chat_id=chat_id,
+                snap=snap,
+                new_cursor=events[-1].seq,
+                lease_id=None,
+                require_free_lease=True,
+            ):
+                return _answer(chat_id, events, events[-1].seq)
+            continue  # another request delivered them, or a poll started: look again
+        if snap.state not in ACTIVE_STATES:
+            raise not_found()
+        lease_id = new_id()
+        grace = chat_settings(rt).poll_lease_grace_seconds
+        acquired = await _update(
+            rt,
+            ChatSession.id == chat_id,
+            ChatSession.state.in_(ACTIVE_STATES),
+            _lease_free(now),
+            values={
+                "poll_lease_id": lease_id,
+                "poll_lease_until": now + timedelta(seconds=hold + grace),
+                "last_poll_at": now,
+                "poll_deadline_at": now + timedelta(seconds=snap.abandon_seconds),
+            },
+        )
+        if not acquired:
+            continue
+        base = max(cursor, snap.client_cursor) if cursor is not None else None
+        return await _hold(
+            rt,
+            tenant_id=tenant_id,
+            chat_id=chat_id,
+            lease_id=lease_id,
+            after=base,
+            hold=hold,
+            abandon_seconds=snap.abandon_seconds,
+            watch=watch,
+        )
+    raise too_many()
+
+
+async def _hold(
+    rt: Runtime,
+    *,
+    tenant_id: str,
+    chat_id: str,
+    lease_id: str,
+    after: int | None,
+    hold: float,
+    abandon_seconds: int,
+    watch: Watch | None,
+) -> Answer:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + hold
+    limit = chat_settings(rt).max_events_per_answer
+    released = False
+    position = after or 0
+
+    async def attempt() -> Answer | None:
+        """Deliver what is pending under our lease; an empty Answer when preempted."""
+        nonlocal released, position
+        for _ in range(5):
+            snap, events = await _read(
+                rt, tenant_id=tenant_id, chat_id=chat_id, after=after, limit=limit
+            )
+            if snap is None:
+                released = True
+                return Answer([], 0)
+            start = max(after or 0, snap.client_cursor)
+            position = start
+            events = [e for e in events if e.seq > start]
+            now = utcnow()
+            if snap.lease_id != lease_id or snap.lease_until is None or snap.lease_until <= now:
+                released = True  # preempted (or expired): claim nothing
+                return Answer([], start)
+            if not events:
+                return None
+            if await _claim(
+                rt,
+                chat_id=chat_id,
+                snap=snap,
+                new_cursor=events[-1].seq,
+                lease_id=lease_id,
+                require_free_lease=False,
+            ):
+                released = True
+                return _answer(chat_id, events, events[-1].seq)
+        return None
+
+    watcher: asyncio.Task[None] | None = None
+    try:
+        async with rt.bus.listen([chat_topic(chat_id)]) as waiter:
+            if watch is not None:
+                watcher = asyncio.create_task(watch(waiter))
+            check = True
+            while True:
+                if check:
+                    found = await attempt()
+                    if found is not None:
+                        return found
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                woken = await waiter.wait(remaining)
+                if not woken:
+                    break
+                payloads = waiter.drain()
+                if DISCONNECTED in payloads:
+                    return Answer([], position)  # nobody to answer: claim nothing
+                # the customer's own events never need a re-read
+                check = not payloads or any(not p.startswith("client:") for p in payloads)
+            # the final re-check: the bus may not have crossed processes
+            found = await attempt()
+            if found is not None:
+                return found
+            return Answer([], position)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+        if not released:
+            # also on cancellation (server shutdown): free the session for the next poll
+            with contextlib.suppress(Exception):
+                await asyncio.shield(
+                    _release(
+                        rt, chat_id=chat_id, lease_id=lease_id, abandon_seconds=abandon_seconds
+                    )
+                )
+
+
+async def claim_for_response(
+    rt: Runtime, *, tenant_id: str, chat_id: str, client_key: str
+) -> Answer:
+    """The pending server events for a ``POST events`` answer (claimed like a poll)."""
+    limit = chat_settings(rt).max_events_per_answer
+    for _ in range(5):
+        snap, events = await _read(
+            rt, tenant_id=tenant_id, chat_id=chat_id, after=None, limit=limit
+        )
+        if snap is None or snap.client_key != client_key:
+            raise not_found()
+        if not events:
+            return Answer([], snap.client_cursor)
+        if await _claim(
+            rt,
+            chat_id=chat_id,
+            snap=snap,
+            new_cursor=events[-1].seq,
+            lease_id=None,
+            require_free_lease=False,
+        ):
+            return _answer(chat_id, events, events[-1].seq)
+    return Answer([], 0)

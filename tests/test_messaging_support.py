@@ -1,0 +1,156 @@
+"""Helpers shared by the Messaging API tests (this module holds no tests)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import select, update
+
+from switchboard.chats import actions
+from switchboard.core.runtime import Runtime
+from switchboard.scenarios.models import HoursOfOperation, ScenarioEntry
+from switchboard.tenants.models import Tenant
+from switchboard.users.models import User
+from tests.conftest import TenantInfo
+
+V1 = "/clientweb/api/v1"
+V2 = "/clientweb/api/v2"
+
+
+def auth(client_id: str | None = None, app_id: str = "test", *, quoted: bool = True) -> str:
+    cid = client_id or str(uuid.uuid4())
+    if quoted:
+        return f'MOBILE-API-140-327-PLAIN appId="{app_id}", clientId="{cid}"'
+    return f"MOBILE-API-140-327-PLAIN appId={app_id}, clientId={cid}"
+
+
+class Customer:
+    """One messaging client (a device): its id, its tenant, and the calls it makes."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        tenant: TenantInfo,
+        client_id: str | None = None,
+        *,
+        version: str = V2,
+        app_id: str = "test",
+    ) -> None:
+        self.http = http
+        self.tenant = tenant
+        self.client_id = client_id or str(uuid.uuid4())
+        self.version = version
+        self.app_id = app_id
+        self.chat_id = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {
+            "Authorization": auth(self.client_id, self.app_id),
+            "UserAgent": "MobileClient",
+        }
+
+    def params(self, **extra: Any) -> dict[str, Any]:
+        return {"tenantUrl": self.tenant.domain, **extra}
+
+    async def get(self, path: str, **kw: Any) -> httpx.Response:
+        params = self.params(**kw.pop("params", {}))
+        return await self.http.get(self.version + path, params=params, headers=self.headers, **kw)
+
+    async def post(self, path: str, body: Any = None, **kw: Any) -> httpx.Response:
+        params = self.params(**kw.pop("params", {}))
+        return await self.http.post(
+            self.version + path, params=params, headers=self.headers, json=body, **kw
+        )
+
+    async def start(self, **body: Any) -> dict[str, Any]:
+        r = await self.post("/chats", body or {"parameters": {"FIRST_NAME": "Ann"}})
+        assert r.status_code == 200, r.text
+        data: dict[str, Any] = r.json()
+        self.chat_id = data["chat_id"]
+        return data
+
+    async def poll(self, **params: Any) -> list[dict[str, Any]]:
+        r = await self.get(f"/chats/{self.chat_id}/events", params=params)
+        assert r.status_code == 200, r.text
+        events: list[dict[str, Any]] = r.json()["events"]
+        return events
+
+    async def send(self, *events: dict[str, Any]) -> httpx.Response:
+        return await self.post(f"/chats/{self.chat_id}/events", {"events": list(events)})
+
+    async def say(self, text: str) -> list[dict[str, Any]]:
+        r = await self.send({"event": "chat_session_message", "msg": text})
+        assert r.status_code == 200, r.text
+        events: list[dict[str, Any]] = r.json()["events"]
+        return events
+
+
+def error_of(r: httpx.Response) -> tuple[int, str]:
+    body = r.json()
+    assert set(body) == {"error_code", "error_message"}, body
+    assert isinstance(body["error_code"], str)
+    return r.status_code, body["error_code"]
+
+
+async def user_id(rt: Runtime, tenant: TenantInfo, login: str = "agent1") -> str:
+    async with rt.db.read() as s:
+        found: str = (
+            await s.execute(
+                select(User.id).where(User.tenant_id == tenant.tenant_id, User.login_id == login)
+            )
+        ).scalar_one()
+        return found
+
+
+async def connect_agent(
+    rt: Runtime, tenant: TenantInfo, chat_id: str, login: str = "agent1"
+) -> str:
+    """What routing and the agent desktop do when an agent takes the chat."""
+    await actions.mark_connecting(rt, tenant_id=tenant.tenant_id, chat_id=chat_id)
+    return await actions.agent_joined(
+        rt, tenant_id=tenant.tenant_id, chat_id=chat_id, user_id=await user_id(rt, tenant, login)
+    )
+
+
+async def agent_says(
+    rt: Runtime, tenant: TenantInfo, chat_id: str, party_id: str, text: str
+) -> int:
+    return await actions.post_party_event(
+        rt,
+        tenant_id=tenant.tenant_id,
+        chat_id=chat_id,
+        party_id=party_id,
+        event={"event": "chat_session_message", "msg": text},
+    )
+
+
+async def update_entry(rt: Runtime, tenant: TenantInfo, **values: Any) -> None:
+    async with rt.db.write() as s:
+        await s.execute(
+            update(ScenarioEntry)
+            .where(ScenarioEntry.tenant_id == tenant.tenant_id, ScenarioEntry.app_id == "test")
+            .values(**values)
+        )
+
+
+async def set_hours(rt: Runtime, tenant: TenantInfo, **values: Any) -> None:
+    """Give the ``test`` entry hours of its own with ``values``."""
+    async with rt.db.write() as s:
+        hours = HoursOfOperation(tenant_id=tenant.tenant_id, name="Test hours", **values)
+        s.add(hours)
+        await s.flush()
+        await s.execute(
+            update(ScenarioEntry)
+            .where(ScenarioEntry.tenant_id == tenant.tenant_id, ScenarioEntry.app_id == "test")
+            .values(hours_id=hours.id)
+        )
+
+
+async def set_tenant_setting(rt: Runtime, tenant: TenantInfo, key: str, value: Any) -> None:
+    async with rt.db.write() as s:
+        row = await s.get(Tenant, tenant.tenant_id)
+        assert row is not None
+        row.settings = {**(row.settings or {}), key: value}
