@@ -226,3 +226,184 @@ async def generate_api_secret(
         user = await get_by_login_or_raise(session=s, tenant_id=tenant_id, login_id=login_id)
         user.api_secret_hash = hash_secret(value)
     return value
+
+
+# ---- SCIM provisioning (switchboard.api.scim; mapping in switchboard.users.scim) ------
+
+
+class StaleWrite(Exception):
+    """The resource changed between the read a SCIM write was computed from and the
+    write: the caller reads again and recomputes (optimistic concurrency)."""
+
+
+async def login_taken(
+    s: AsyncSession, tenant_id: str, login_id: str, except_user: str | None = None
+) -> bool:
+    """Whether another user of the tenant has this loginId, ignoring case (SCIM's
+    userName is case-insensitive)."""
+    from sqlalchemy import func
+
+    stmt = select(User.id).where(
+        User.tenant_id == tenant_id,
+        (User.login_id == login_id) | (func.lower(User.login_id) == login_id.lower()),
+    )
+    if except_user:
+        stmt = stmt.where(User.id != except_user)
+    return (await s.execute(stmt.limit(1))).first() is not None
+
+
+async def _apply_scim_state(
+    rt: Runtime,
+    s: AsyncSession,
+    tenant: Tenant,
+    user: User,
+    state: Any,
+    photo: Any,
+    *,
+    creating: bool,
+) -> None:
+    from switchboard.core.security import generate_password
+    from switchboard.users import scim
+
+    st: scim.UserState = state
+    a = st.assigned
+    user.first_name, user.last_name = st.first_name, st.last_name
+    for attr in ("nickname", "title", "timezone", "external_id", "disabled"):
+        if attr in a:
+            setattr(user, attr, getattr(st, attr))
+    if "email" in a:
+        user.email, user.emails = st.email, list(st.emails)
+    if "addresses" in a:
+        user.addresses = list(st.addresses)
+    for attr in ("work_phone", "mobile_phone", "default_phone"):
+        if attr in a:
+            setattr(user, attr, getattr(st, attr))
+    if "extension" in a:
+        if st.extension and await extension_in_use(s, tenant.id, st.extension, user.id):
+            raise Conflict(f"Extension already in use: {st.extension}", code="uniqueness")
+        user.extension = st.extension
+    elif "default_extension" in a and tenant.setting(scim.SETTING_ASSIGN_EXTENSION, True):
+        user.extension = await next_extension(s, tenant)
+    if "photo" in a:
+        fetched: scim.FetchedPhoto | None = photo
+        user.photo_url = fetched.url if fetched else None
+        user.photo_data = fetched.data if fetched else None
+        user.photo_content_type = fetched.content_type if fetched else None
+    if "roles" in a:
+        user.roles = await resolve_roles(s, tenant.id, st.roles)
+    elif "default_roles" in a:
+        wanted = tenant.setting(scim.SETTING_DEFAULT_ROLES, scim.DEFAULT_ROLES) or []
+        found = (
+            (
+                await s.execute(
+                    select(Role).where(Role.tenant_id == tenant.id, Role.name.in_(wanted))
+                )
+            )
+            .scalars()
+            .all()
+        )
+        user.roles = sorted(found, key=lambda r: r.name)
+    if "team" in a:
+        user.team_id = None if st.team is None else (await resolve_team(s, tenant.id, st.team)).id
+    if "skills" in a:
+        await set_skills(s, user, st.skills)
+    if "password" in a:
+        if st.password:
+            check_password(rt, st.password, st.login_id)
+            user.password_hash = hash_secret(st.password)
+        elif creating:
+            user.password_hash = hash_secret(generate_password())
+        else:
+            user.password_hash = None  # removed: the user signs in by single sign-on only
+
+
+async def scim_create_user(rt: Runtime, *, tenant_id: str, state: Any, photo: Any = None) -> User:
+    """Create a user from a SCIM resource mapped by ``users.scim.user_state``."""
+    try:
+        async with rt.db.write() as s:
+            tenant = await s.get(Tenant, tenant_id)
+            if tenant is None:
+                raise NotFound("Tenant not found")
+            if await login_taken(s, tenant_id, state.login_id):
+                raise Conflict(f"User already exists: {state.login_id}", code="uniqueness")
+            user = User(tenant_id=tenant_id, login_id=state.login_id, skills=[], roles=[])
+            s.add(user)
+            await s.flush()
+            await _apply_scim_state(rt, s, tenant, user, state, photo, creating=True)
+            await s.flush()
+            user_id = user.id
+    except IntegrityError as e:
+        raise Conflict("User or extension already exists", code="uniqueness") from e
+    await rt.bus.publish(users_topic(tenant_id), user_id)
+    return user
+
+
+async def scim_update_user(
+    rt: Runtime,
+    *,
+    tenant_id: str,
+    user_id: str,
+    state: Any,
+    photo: Any = None,
+    expected_version: str | None = None,
+) -> User:
+    """Replace or patch a user with a SCIM state. ``expected_version`` is the
+    ``meta.version`` the state was computed from; :class:`StaleWrite` if it changed."""
+    from switchboard.users import scim
+
+    try:
+        async with rt.db.write() as s:
+            tenant = await s.get(Tenant, tenant_id)
+            user = (
+                await s.execute(
+                    select(User)
+                    .where(User.id == user_id, User.tenant_id == tenant_id)
+                    .with_for_update()
+                )
+            ).scalar_one_or_none()
+            if user is None or tenant is None:
+                raise NotFound(f"User not found: {user_id}")
+            if expected_version is not None:
+                if scim.version_of(scim.to_scim_user(user)) != expected_version:
+                    raise StaleWrite(user_id)
+            if state.login_id != user.login_id:
+                if not tenant.setting(scim.SETTING_ALLOW_USERNAME_CHANGE, False):
+                    raise Invalid(
+                        "userName cannot be changed in this contact center", code="mutability"
+                    )
+                if await login_taken(s, tenant_id, state.login_id, user.id):
+                    raise Conflict(f"User already exists: {state.login_id}", code="uniqueness")
+                user.login_id = state.login_id
+            await _apply_scim_state(rt, s, tenant, user, state, photo, creating=False)
+            user.updated_at = utcnow()
+            user.version += 1
+            await s.flush()
+    except IntegrityError as e:
+        raise Conflict("User or extension already exists", code="uniqueness") from e
+    await rt.bus.publish(users_topic(tenant_id), user_id)
+    return user
+
+
+async def scim_delete_user(
+    rt: Runtime, *, tenant_id: str, user_id: str, expected_version: str | None = None
+) -> None:
+    from switchboard.users import scim
+
+    try:
+        async with rt.db.write() as s:
+            user = (
+                await s.execute(
+                    select(User)
+                    .where(User.id == user_id, User.tenant_id == tenant_id)
+                    .with_for_update()
+                )
+            ).scalar_one_or_none()
+            if user is None:
+                raise NotFound(f"User not found: {user_id}")
+            if expected_version is not None:
+                if scim.version_of(scim.to_scim_user(user)) != expected_version:
+                    raise StaleWrite(user_id)
+            await s.delete(user)
+    except IntegrityError as e:
+        raise Conflict("The user is still referenced and cannot be deleted") from e
+    await rt.bus.publish(users_topic(tenant_id), user_id)

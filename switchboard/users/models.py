@@ -118,6 +118,8 @@ class User(Base):
     extension: Mapped[str | None] = mapped_column(String(32), nullable=True)
     work_phone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     mobile_phone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # the "default hardphone number" (SCIM phoneNumbers of type "default")
+    default_phone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     external_number: Mapped[str | None] = mapped_column(String(64), nullable=True)
     email: Mapped[str | None] = mapped_column(String(255), nullable=True)
     emails: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

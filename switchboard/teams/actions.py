@@ -1,0 +1,186 @@
+"""Changing teams and their membership (a user belongs to one team at most).
+
+Every change commits, then publishes ``tenant:<id>:teams`` (and ``tenant:<id>:users``
+when users moved).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchboard.core.db import utcnow
+from switchboard.core.errors import Conflict, Invalid, NotFound
+from switchboard.core.runtime import Runtime
+from switchboard.teams.models import Team
+from switchboard.users.models import User
+
+
+def teams_topic(tenant_id: str) -> str:
+    return f"tenant:{tenant_id}:teams"
+
+
+def _users_topic(tenant_id: str) -> str:
+    return f"tenant:{tenant_id}:users"
+
+
+class StaleTeam(Exception):
+    """The team changed since the caller read it (optimistic concurrency)."""
+
+
+@dataclass(frozen=True)
+class TeamSnapshot:
+    """What a caller saw of a team: its name and its members' ids."""
+
+    name: str
+    member_ids: tuple[str, ...]
+
+
+async def member_ids(s: AsyncSession, team_id: str) -> list[str]:
+    rows = await s.execute(select(User.id).where(User.team_id == team_id).order_by(User.id))
+    return [r for (r,) in rows.all()]
+
+
+def _check_name(name: str) -> str:
+    if not name or not name.strip():
+        raise Invalid("A team needs a name", code="invalidValue")
+    if len(name) > 255:
+        raise Invalid("A team name is at most 255 characters", code="invalidValue")
+    return name
+
+
+async def _name_taken(s: AsyncSession, tenant_id: str, name: str, except_team: str | None) -> bool:
+    stmt = select(Team.id).where(Team.tenant_id == tenant_id, Team.name == name)
+    if except_team:
+        stmt = stmt.where(Team.id != except_team)
+    return (await s.execute(stmt)).first() is not None
+
+
+async def _set_members(s: AsyncSession, team: Team, wanted: Iterable[str]) -> bool:
+    """Make exactly ``wanted`` (user ids) the team's members; True if anyone moved."""
+    ids = list(dict.fromkeys(wanted))
+    if ids:
+        found = {
+            uid
+            for (uid,) in (
+                await s.execute(
+                    select(User.id).where(User.tenant_id == team.tenant_id, User.id.in_(ids))
+                )
+            ).all()
+        }
+        missing = [uid for uid in ids if uid not in found]
+        if missing:
+            raise Invalid("No such user: " + ", ".join(missing), code="invalidValue")
+    current = set(await member_ids(s, team.id))
+    joining = [uid for uid in ids if uid not in current]
+    leaving = sorted(current - set(ids))
+    now = utcnow()
+    # Rows are updated in id order so that concurrent moves lock them consistently.
+    if leaving:
+        await s.execute(
+            update(User)
+            .where(User.tenant_id == team.tenant_id, User.id.in_(leaving))
+            .values(team_id=None, updated_at=now, version=User.version + 1)
+        )
+    if joining:
+        await s.execute(
+            update(User)
+            .where(User.tenant_id == team.tenant_id, User.id.in_(sorted(joining)))
+            .values(team_id=team.id, updated_at=now, version=User.version + 1)
+        )
+    return bool(leaving or joining)
+
+
+async def create_team(
+    rt: Runtime, *, tenant_id: str, name: str, members: Iterable[str] = ()
+) -> Team:
+    """A new team; ``members`` (user ids) move into it from their former teams."""
+    _check_name(name)
+    try:
+        async with rt.db.write() as s:
+            if await _name_taken(s, tenant_id, name, None):
+                raise Conflict(f"Team already exists: {name}", code="uniqueness")
+            team = Team(tenant_id=tenant_id, name=name)
+            s.add(team)
+            await s.flush()
+            moved = await _set_members(s, team, members)
+    except IntegrityError as e:
+        raise Conflict(f"Team already exists: {name}", code="uniqueness") from e
+    await rt.bus.publish(teams_topic(tenant_id), team.id)
+    if moved:
+        await rt.bus.publish(_users_topic(tenant_id), "")
+    return team
+
+
+async def update_team(
+    rt: Runtime,
+    *,
+    tenant_id: str,
+    team_id: str,
+    name: str,
+    members: Iterable[str] | None,
+    expected: TeamSnapshot | None = None,
+) -> Team:
+    """Rename a team and, unless ``members`` is None, set its members exactly.
+
+    ``expected`` is the state the change was computed from: :class:`StaleTeam` when
+    the team no longer looks like that."""
+    _check_name(name)
+    try:
+        async with rt.db.write() as s:
+            team = (
+                await s.execute(
+                    select(Team)
+                    .where(Team.id == team_id, Team.tenant_id == tenant_id)
+                    .with_for_update()
+                )
+            ).scalar_one_or_none()
+            if team is None:
+                raise NotFound(f"Team not found: {team_id}")
+            if expected is not None:
+                seen = TeamSnapshot(team.name, tuple(sorted(await member_ids(s, team.id))))
+                if seen != TeamSnapshot(expected.name, tuple(sorted(expected.member_ids))):
+                    raise StaleTeam(team_id)
+            if name != team.name:
+                if await _name_taken(s, tenant_id, name, team.id):
+                    raise Conflict(f"Team already exists: {name}", code="uniqueness")
+                team.name = name
+            if members is not None:
+                await _set_members(s, team, members)
+            await s.flush()
+    except IntegrityError as e:
+        raise Conflict(f"Team already exists: {name}", code="uniqueness") from e
+    await rt.bus.publish(teams_topic(tenant_id), team_id)
+    await rt.bus.publish(_users_topic(tenant_id), "")
+    return team
+
+
+async def delete_team(
+    rt: Runtime, *, tenant_id: str, team_id: str, expected: TeamSnapshot | None = None
+) -> None:
+    """Delete a team; its members are left without a team."""
+    try:
+        async with rt.db.write() as s:
+            team = (
+                await s.execute(
+                    select(Team)
+                    .where(Team.id == team_id, Team.tenant_id == tenant_id)
+                    .with_for_update()
+                )
+            ).scalar_one_or_none()
+            if team is None:
+                raise NotFound(f"Team not found: {team_id}")
+            if expected is not None:
+                seen = TeamSnapshot(team.name, tuple(sorted(await member_ids(s, team.id))))
+                if seen != TeamSnapshot(expected.name, tuple(sorted(expected.member_ids))):
+                    raise StaleTeam(team_id)
+            await _set_members(s, team, [])
+            await s.delete(team)
+    except IntegrityError as e:
+        raise Conflict("The team is still referenced and cannot be deleted") from e
+    await rt.bus.publish(teams_topic(tenant_id), team_id)
+    await rt.bus.publish(_users_topic(tenant_id), "")
