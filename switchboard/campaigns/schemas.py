@@ -34,7 +34,7 @@ class CampaignFields(_Camel):
     time_zone: str | None = None
     caller_id: str | None = Field(default=None, max_length=64)
     retry_minutes: dict[str, float] | None = None
-    preview_timeout_seconds: int | None = Field(default=None, ge=5, le=86400)
+    preview_timeout_seconds: int | None = Field(default=None, ge=1, le=86400)
     wrapup_timeout_seconds: int | None = Field(default=None, ge=1, le=86400)
     lists: list[str] | None = None
     dnc_lists: list[str] | None = None

@@ -197,6 +197,7 @@ async def get_changed(
             RecordResult.campaign_id == campaign_id,
             RecordResult.list_id == defn.id,
             RecordResult.updated_at >= from_time,
+            RecordResult.total_attempts > 0,
         )
         .order_by(RecordResult.updated_at, RecordResult.id)
         .limit(limit)

@@ -133,6 +133,7 @@ async def delete(list_name: str, request: Request, principal: Manager) -> JSONRe
     summary="List Do Not Call lists (extension)",
     response_model=list[DncListRead],
     response_model_by_alias=True,
+    response_model_exclude_none=True,
     responses=ERRORS,
 )
 async def list_lists(request: Request, principal: Manager) -> list[DncListRead]:
@@ -149,6 +150,7 @@ async def list_lists(request: Request, principal: Manager) -> list[DncListRead]:
     status_code=201,
     response_model=DncListRead,
     response_model_by_alias=True,
+    response_model_exclude_none=True,
     openapi_extra=body_doc(DncListCreate),
     responses={**ERRORS, 409: {"description": "A list of that name exists"}},
 )
@@ -165,6 +167,7 @@ async def create_list(request: Request, principal: Manager) -> DncListRead:
     summary="Get a Do Not Call list (extension)",
     response_model=DncListRead,
     response_model_by_alias=True,
+    response_model_exclude_none=True,
     responses=ERRORS,
 )
 async def get_list(list_name: str, request: Request, principal: Manager) -> DncListRead:
@@ -180,6 +183,7 @@ async def get_list(list_name: str, request: Request, principal: Manager) -> DncL
     summary="Change a Do Not Call list (extension)",
     response_model=DncListRead,
     response_model_by_alias=True,
+    response_model_exclude_none=True,
     openapi_extra=body_doc(DncListUpdate),
     responses=ERRORS,
 )
