@@ -73,7 +73,9 @@ SKILL_LEVELS = [str(n) for n in range(0, 101, 10)]
 SETTING_ALLOW_USERNAME_CHANGE = "scim_allow_username_change"  # bool, default False
 SETTING_DEFAULT_ROLES = "scim_default_roles"  # list of role names, default ["Agent"]
 SETTING_ASSIGN_EXTENSION = "scim_assign_extension"  # bool, default True
-SETTING_PHOTO_ERRORS = "scim_photo_errors"  # "reject" (default) or "ignore"
+#: "fetch" (default: a URL that fails is a 400/404 error), "lenient" (a URL that fails is
+#: kept without an image) or "url" (photos are never fetched, only their URL is kept).
+SETTING_PHOTOS = "scim_photos"
 
 DEFAULT_ROLES = ["Agent"]
 

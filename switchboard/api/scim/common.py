@@ -182,7 +182,7 @@ def not_modified(request: Request, version: str) -> Response | None:
 @dataclass(frozen=True)
 class TenantFacts:
     allow_username_change: bool
-    photo_errors: str
+    photos: str
     role_names: list[str]
     team_names: list[str]
 
@@ -195,7 +195,7 @@ async def tenant_facts(rt: Runtime, tenant_id: str) -> TenantFacts:
     settings = tenant.settings if tenant is not None else {}
     return TenantFacts(
         allow_username_change=bool((settings or {}).get(scim.SETTING_ALLOW_USERNAME_CHANGE)),
-        photo_errors=str((settings or {}).get(scim.SETTING_PHOTO_ERRORS, "reject")),
+        photos=str((settings or {}).get(scim.SETTING_PHOTOS, "fetch")),
         role_names=sorted(r for (r,) in roles),
         team_names=sorted(t for (t,) in teams),
     )
@@ -206,13 +206,15 @@ def photo_fetcher(rt: Runtime) -> scim.PhotoFetcher:
     return fetcher or scim.HttpPhotoFetcher()
 
 
-async def fetch_photo(rt: Runtime, url: str, photo_errors: str) -> scim.FetchedPhoto:
-    """Fetch a photo; with the tenant setting ``scim_photo_errors: ignore`` a URL that
-    cannot be fetched is kept without an image instead of failing the request."""
+async def fetch_photo(rt: Runtime, url: str, mode: str) -> scim.FetchedPhoto:
+    """Fetch a photo as the tenant setting ``scim_photos`` says: "fetch" (a URL that
+    fails is an error), "lenient" (it is kept without an image) or "url" (not fetched)."""
+    if mode == "url":
+        return scim.FetchedPhoto(url=url, content_type=None, data=None)
     try:
         return await photo_fetcher(rt).fetch(url)
     except scim.PhotoError:
-        if photo_errors == "ignore":
+        if mode == "lenient":
             return scim.FetchedPhoto(url=url, content_type=None, data=None)
         raise
 

@@ -104,12 +104,17 @@ async def create_user(request: Request, principal: Manager) -> JSONResponse:
     photo = None
     if state.photo_url:
         facts = await tenant_facts(rt, principal.tenant_id)
-        photo = await fetch_photo(rt, state.photo_url, facts.photo_errors)
+        photo = await fetch_photo(rt, state.photo_url, facts.photos)
     user = await actions.scim_create_user(
         rt, tenant_id=principal.tenant_id, state=state, photo=photo
     )
     created = await _load(rt, principal.tenant_id, user.id, base_url(request))
     return _answer(request, created, Context.RESOURCE_CREATION_RESPONSE, status=201)
+
+
+@route(router, ["GET", "PUT", "PATCH", "DELETE"], "/users/.search", include_in_schema=False)
+async def search_other(request: Request) -> None:
+    raise method_not_allowed(["POST"])
 
 
 # ---- read -----------------------------------------------------------------------------
@@ -203,7 +208,7 @@ async def _write(
         if state.photo_url:
             if state.photo_url not in photos:
                 facts = facts or await tenant_facts(rt, principal.tenant_id)
-                photos[state.photo_url] = await fetch_photo(rt, state.photo_url, facts.photo_errors)
+                photos[state.photo_url] = await fetch_photo(rt, state.photo_url, facts.photos)
             photo = photos[state.photo_url]
         try:
             await actions.scim_update_user(
@@ -296,8 +301,3 @@ async def users_other(request: Request) -> None:
 @route(router, ["POST"], "/users/{user_id}", include_in_schema=False)
 async def user_other(user_id: str, request: Request) -> None:
     raise method_not_allowed(["GET", "PUT", "PATCH", "DELETE"])
-
-
-@route(router, ["GET", "PUT", "PATCH", "DELETE"], "/users/.search", include_in_schema=False)
-async def search_other(request: Request) -> None:
-    raise method_not_allowed(["POST"])
