@@ -13,6 +13,7 @@ from rich.table import Table
 from switchboard.core.errors import DomainError
 from switchboard.core.runtime import Runtime
 from switchboard.core.settings import Settings, get_settings
+from switchboard.lists.cli import register as register_outbound
 
 app = typer.Typer(help="Switchboard contact-center server.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
@@ -21,6 +22,7 @@ apikey_app = typer.Typer(help="Manage API secrets.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
+register_outbound(app)  # lists, campaign, dnc
 
 console = Console()
 err_console = Console(stderr=True)
@@ -238,9 +240,6 @@ def apikey_generate(
         return await generate_api_secret(rt, tenant_id=tid, login_id=login_id)
 
     console.print(run_with_runtime(go), soft_wrap=True)
-
-
-import switchboard.lists.cli  # noqa: E402, F401  (registers: lists, campaign, dnc)
 
 
 def main() -> None:

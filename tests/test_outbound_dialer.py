@@ -422,3 +422,56 @@ async def test_agent_endpoint_errors(
     r = await client.post(f"{AGENT}/outbound/{attempt}/start", headers=agent)
     assert r.status_code == 409
     await client.post(f"{API}/campaign/Outbound Campaign/stop", headers=admin_headers)
+
+
+async def test_no_record_dialed_twice_across_processes(
+    client: httpx.AsyncClient,
+    rt: Runtime,
+    tenant: TenantInfo,
+    admin_headers: dict[str, str],
+    live_server_factory: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two server processes and this one dial the same campaign with three agents: every
+    record is dialed exactly once (every call is busy; one attempt allowed)."""
+    h = admin_headers
+    monkeypatch.setattr(rt.settings, "telephony_sim_ring_seconds", 0.0)
+    monkeypatch.setattr(rt.settings, "telephony_sim_outcomes", {"busy": 1.0})
+    monkeypatch.setattr(rt.settings, "telephony_sim_script", {})
+    server = live_server_factory(
+        workers=2,
+        telephony_sim_outcomes='{"busy": 1}',
+        telephony_sim_ring_seconds="0.05",
+        dialer_poll_seconds="0.1",
+    )
+    rows = [{"ID": f"r{i}", "Phone": f"1415555{i:04d}"} for i in range(60)]
+    r = await client.post(f"{API}/callinglist/addAll/list.csv", json=rows, headers=h)
+    assert r.json() == {"added": 60}
+    r = await client.put(
+        f"{API}/campaign/Outbound Campaign",
+        json={"mode": "progressive", "maxAttempts": 1, "callingHours": ALL_DAY},
+        headers=h,
+    )
+    assert r.status_code == 200
+    for login in ("agent1", "agent2", "agent3"):
+        await agent_login(client, tenant, login)
+    await client.post(f"{API}/campaign/Outbound Campaign/start", headers=h)
+
+    async def all_done() -> bool:
+        r = await client.post(
+            f"{API}/callinglist/getCompleted/list.csv/Outbound Campaign", json=EARLY, headers=h
+        )
+        return len(r.json()) == 63
+
+    await until(all_done, rt, timeout=60)
+    server.process.terminate()  # its fast-polling dialers would only slow later tests
+    await client.post(f"{API}/campaign/Outbound Campaign/stop", headers=h)
+    r = await client.post(
+        f"{API}/callinglist/getChanged/list.csv/Outbound Campaign", json=EARLY, headers=h
+    )
+    attempts = {c["entry"]["ID"]: c["attempts"] for c in r.json()}
+    assert len(attempts) == 63
+    assert all(len(a) == 1 and a[0]["disposition"] == "Busy" for a in attempts.values())
+    r = await client.get(f"{API}/campaign/Outbound Campaign/statistics", headers=h)
+    assert r.json()["dialed"] == 63
+    assert r.json()["busy"] == 63

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -164,6 +164,32 @@ class OutboundTotals:
         return dict(self.__dict__)
 
 
+def _columns() -> list[Any]:
+    def count(*c: Any) -> Any:
+        return func.coalesce(func.sum(case((and_(*c), 1), else_=0)), 0)
+
+    return [
+        func.count(),
+        count(CallAttempt.call_attempted.is_(True)),
+        count(CallAttempt.outcome == "answer"),
+        count(CallAttempt.outcome == "answer", CallAttempt.agent_user_id.is_not(None)),
+        count(CallAttempt.outcome == "busy"),
+        count(CallAttempt.outcome == "no_answer"),
+        count(CallAttempt.outcome == "invalid"),
+        count(CallAttempt.outcome == "dnc"),
+        count(CallAttempt.outcome == "skipped"),
+        func.coalesce(func.sum(CallAttempt.call_duration), 0),
+        func.coalesce(func.sum(CallAttempt.dialing_duration), 0),
+    ]
+
+
+def _window(tenant_id: str, since: datetime, until: datetime | None) -> list[Any]:
+    conds: list[Any] = [CallAttempt.tenant_id == tenant_id, CallAttempt.created_at >= since]
+    if until is not None:
+        conds.append(CallAttempt.created_at < until)
+    return conds
+
+
 async def outbound_totals(
     *,
     session: AsyncSession,
@@ -177,29 +203,32 @@ async def outbound_totals(
     agent. Statistics can call this per interval, or group the same columns themselves:
     ``outbound_attempts(tenant_id, created_at, campaign_id, agent_user_id, outcome,
     call_attempted, call_duration, dialing_duration)``, indexed by time."""
-    conds: list[Any] = [CallAttempt.tenant_id == tenant_id, CallAttempt.created_at >= since]
-    if until is not None:
-        conds.append(CallAttempt.created_at < until)
+    conds = _window(tenant_id, since, until)
     if campaign_id is not None:
         conds.append(CallAttempt.campaign_id == campaign_id)
     if agent_user_id is not None:
         conds.append(CallAttempt.agent_user_id == agent_user_id)
-
-    def count(*c: Any) -> Any:
-        return func.coalesce(func.sum(case((and_(*c), 1), else_=0)), 0)
-
-    stmt = select(
-        func.count(),
-        count(CallAttempt.call_attempted.is_(True)),
-        count(CallAttempt.outcome == "answer"),
-        count(CallAttempt.outcome == "answer", CallAttempt.agent_user_id.is_not(None)),
-        count(CallAttempt.outcome == "busy"),
-        count(CallAttempt.outcome == "no_answer"),
-        count(CallAttempt.outcome == "invalid"),
-        count(CallAttempt.outcome == "dnc"),
-        count(CallAttempt.outcome == "skipped"),
-        func.coalesce(func.sum(CallAttempt.call_duration), 0),
-        func.coalesce(func.sum(CallAttempt.dialing_duration), 0),
-    ).where(*conds)
-    row = (await session.execute(stmt)).one()
+    row = (await session.execute(select(*_columns()).where(*conds))).one()
     return OutboundTotals(*(int(v or 0) for v in row))
+
+
+async def outbound_totals_by(
+    *,
+    session: AsyncSession,
+    tenant_id: str,
+    since: datetime,
+    until: datetime | None = None,
+    by: Literal["service", "campaign", "agent"] = "service",
+) -> dict[str | None, OutboundTotals]:
+    """The same counters grouped by the campaign's service id, the campaign id, or the
+    agent's user id (one query; e.g. ``out_calls_*_per_day`` of the service grid)."""
+    key: Any = {
+        "service": Campaign.service_id,
+        "campaign": CallAttempt.campaign_id,
+        "agent": CallAttempt.agent_user_id,
+    }[by]
+    stmt = select(key, *_columns()).where(*_window(tenant_id, since, until))
+    if by == "service":
+        stmt = stmt.join(Campaign, Campaign.id == CallAttempt.campaign_id)
+    rows = (await session.execute(stmt.group_by(key))).all()
+    return {row[0]: OutboundTotals(*(int(v or 0) for v in row[1:])) for row in rows}

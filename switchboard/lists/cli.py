@@ -1,31 +1,52 @@
 """``switchboard lists|campaign|dnc ...``: outbound administration from the command line.
 
-Registered on the main ``switchboard`` command by one import in ``switchboard/cli.py``.
+``switchboard/cli.py`` calls ``register(app)``; the helpers of ``switchboard.cli`` are
+imported when a command runs (this module is imported while ``cli.py`` loads).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from switchboard.cli import app, console, err_console, run_with_runtime, tenant_id_of
 from switchboard.core.runtime import Runtime
 
 lists_app = typer.Typer(help="Manage calling lists.", no_args_is_help=True)
 campaign_app = typer.Typer(help="Manage outbound campaigns.", no_args_is_help=True)
 dnc_app = typer.Typer(help="Manage Do-Not-Call lists.", no_args_is_help=True)
-app.add_typer(lists_app, name="lists")
-app.add_typer(campaign_app, name="campaign")
-app.add_typer(dnc_app, name="dnc")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``lists``, ``campaign`` and ``dnc`` to the ``switchboard`` command."""
+    app.add_typer(lists_app, name="lists")
+    app.add_typer(campaign_app, name="campaign")
+    app.add_typer(dnc_app, name="dnc")
+
+
+def run_with_runtime(fn: Callable[[Runtime], Awaitable[T]]) -> T:
+    from switchboard.cli import run_with_runtime as run
+
+    return run(fn)
+
+
+async def tenant_id_of(rt: Runtime, domain: str) -> str:
+    from switchboard.cli import tenant_id_of as find
+
+    return await find(rt, domain)
+
 
 TenantOpt = Annotated[str, typer.Option("--tenant", help="Tenant domain")]
 BATCH = 5000
+T = TypeVar("T")
 
 
 def _progress() -> Progress:
