@@ -24,6 +24,7 @@ from switchboard.interactions.models import CONNECTED, DONE, Interaction, Intera
 from switchboard.services.models import Service, Skill
 from switchboard.stats.day import day_start
 from switchboard.stats.models import TeamMessage
+from switchboard.stats.series import Series, SeriesBuilder
 from switchboard.stats.settings import StatsSettings
 from switchboard.stats.snapshot import (
     LOGGED_OUT,
@@ -216,8 +217,13 @@ async def _agent_states(
 
 
 async def _queue(
-    s: AsyncSession, tenant_id: str, services: dict[str, ServiceStats], ds: datetime
-) -> None:
+    s: AsyncSession,
+    tenant_id: str,
+    services: dict[str, ServiceStats],
+    ds: datetime,
+    now: datetime,
+    bucket_seconds: int,
+) -> tuple[dict[str, Series], Series]:
     # waiting now (index: tenant_id, state, ...)
     for service_id, count, oldest in (
         await s.execute(
@@ -230,11 +236,15 @@ async def _queue(
         if svc is not None:
             svc.waiting = int(count)
             svc.oldest_wait = oldest
+    builders = {sid: SeriesBuilder(ds, now, bucket_seconds) for sid in services}
+    everything = SeriesBuilder(ds, now, bucket_seconds)
+    waiting_today: dict[str, int] = {}
     # arrivals of the day and what became of them
     rows = (
         await s.execute(
             select(
                 ChatSession.service_id,
+                ChatSession.state,
                 ChatSession.created_at,
                 ChatSession.queued_at,
                 ChatSession.connected_at,
@@ -243,10 +253,13 @@ async def _queue(
             ).where(ChatSession.tenant_id == tenant_id, ChatSession.created_at >= ds)
         )
     ).all()
-    for service_id, created, queued, connected, ended, reason in rows:
+    for service_id, state, created, queued, connected, ended, reason in rows:
         svc = services.get(service_id or "")
         if svc is None:
             continue
+        curves = (builders[svc.id], everything)
+        if state in WAITING_STATES:
+            waiting_today[svc.id] = waiting_today.get(svc.id, 0) + 1
         svc.received += 1
         if queued is not None:
             svc.queued += 1
@@ -257,14 +270,30 @@ async def _queue(
             svc.answered += 1
             svc.wait_sum += wait
             svc.wait_max = max(svc.wait_max, wait)
-            if wait <= svc.threshold:
+            within = wait <= svc.threshold
+            if within:
                 svc.answered_in_sl += 1
+            for c in curves:
+                c.waiting(start, connected)
+                c.answer(connected, within)
         elif ended is not None and reason == ABANDONED:
             svc.abandoned_total += 1
             if queued is not None:
                 svc.abandoned_in_queue += 1
-                if _seconds(queued, ended) < svc.short_abandon:
+                short = _seconds(queued, ended) < svc.short_abandon
+                if short:
                     svc.short_abandoned += 1
+                for c in curves:
+                    c.waiting(queued, ended)
+                    c.abandon(ended, short)
+        elif queued is not None:
+            for c in curves:
+                c.waiting(queued, ended if state not in WAITING_STATES else None)
+    for svc in services.values():
+        carried = svc.waiting - waiting_today.get(svc.id, 0)
+        builders[svc.id].carried(carried)
+        everything.carried(carried)
+    return {sid: b.build() for sid, b in builders.items()}, everything.build()
 
 
 async def _work(
@@ -410,7 +439,9 @@ async def compute(
     agents_by_id = {a.user_id: a for a in agents}
     services_by_id = {svc.id: svc for svc in services}
     await _agent_states(s, tenant_id, agents_by_id, ds)
-    await _queue(s, tenant_id, services_by_id, ds)
+    series, series_all = await _queue(
+        s, tenant_id, services_by_id, ds, now, settings.chart_bucket_seconds
+    )
     await _work(s, tenant_id, services_by_id, agents_by_id, ds, since)
     messages = await _messages(s, tenant_id, settings.messages_in_snapshot)
     for svc in services:
@@ -430,6 +461,8 @@ async def compute(
         supervised={k: frozenset(v) for k, v in supervised.items()},
         user_team=user_team,
         messages=messages,
+        series=series,
+        series_all=series_all,
     )
     snap.compute_seconds = _time.perf_counter() - started
     return snap

@@ -30,5 +30,7 @@ class StatsSettings(BaseSettings):
     # team messages kept in a snapshot (the newest), and kept in the database (days)
     messages_in_snapshot: int = 200
     messages_retention_days: int = 30
+    # the width of one point of the wallboard's day chart (GET /statsapi/history)
+    chart_bucket_seconds: int = 300
     # how often the worker deletes idle subscriptions and old team messages
     cleanup_seconds: float = 60.0

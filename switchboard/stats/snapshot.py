@@ -10,6 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from switchboard.stats.series import Series
+
 LOGGED_OUT = "logged_out"
 READY = "ready"
 NOT_READY = "not_ready"
@@ -114,6 +116,8 @@ class Snapshot:
     supervised: dict[str, frozenset[str]]
     user_team: dict[str, str | None]
     messages: list[MessageRow]
+    series: dict[str, Series] = field(default_factory=dict)
+    series_all: Series | None = None
     compute_seconds: float = 0.0
     services_by_id: dict[str, ServiceStats] = field(default_factory=dict)
     agents_by_team: dict[str, list[int]] = field(default_factory=dict)

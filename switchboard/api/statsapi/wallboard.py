@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from switchboard.core.errors import NotFound
+from switchboard.core.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,6 +30,15 @@ async def wallboard_redirect() -> Response:
 async def wallboard_index() -> Response:
     return FileResponse(
         ROOT / "index.html", media_type=TYPES[".html"], headers={"Cache-Control": "no-cache"}
+    )
+
+
+@router.get("/wallboard/config.json")
+async def wallboard_config(request: Request) -> JSONResponse:
+    """Defaults for the sign-in form (the demo tenant's domain)."""
+    rt: Runtime = request.app.state.rt
+    return JSONResponse(
+        {"default_tenant": rt.settings.demo_tenant}, headers={"Cache-Control": "no-cache"}
     )
 
 
