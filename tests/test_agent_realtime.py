@@ -1,11 +1,13 @@
 """The agent's WebSocket channel on a real server: offers and customer events arrive
 live, and a desktop that reconnects with its last cursor misses nothing and sees
-nothing twice."""
+nothing twice. And the agent desktop in headless Chromium: log in, go ready, accept a
+chat, reply, see the customer's answer, end with a disposition."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -15,8 +17,17 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from switchboard.core.runtime import Runtime
-from tests.conftest import LiveServer, TenantInfo
-from tests.test_agent_support import API, agent_login, auth, configure, customer_sends, new_chat
+from tests.conftest import PASSWORD, LiveServer, TenantInfo
+from tests.test_agent_support import (
+    API,
+    agent_login,
+    auth,
+    configure,
+    customer_log,
+    customer_sends,
+    new_chat,
+    wait_for,
+)
 
 
 def ws_url(server: LiveServer, token: str, cursor: str | None = None) -> str:
@@ -44,6 +55,7 @@ def chat_msg(frame: dict[str, Any]) -> str | None:
 
 @pytest.fixture(scope="module")
 def server(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
+    """One live server (one worker process) for the tests of this module."""
     return live_server_factory(routing_poll_seconds=0.2, long_poll_seconds=1.0)
 
 
@@ -124,3 +136,81 @@ async def test_websocket_rejects_bad_token_and_cursor(
         with pytest.raises(ConnectionClosed) as closed:
             await ws.recv()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+# ---- the agent desktop in headless Chromium ---------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")
+async def test_desktop_login_ready_accept_reply(
+    server: LiveServer,
+    tenant: TenantInfo,
+    rt: Runtime,
+) -> None:
+    from playwright.async_api import async_playwright
+
+    await configure(rt, tenant, acw_seconds=60)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = await browser.new_page()
+            await page.goto(server.base_url + "/agent/")
+            await page.fill("#tenant", tenant.domain)
+            await page.fill("#login", "agent1")
+            await page.fill("#password", PASSWORD)
+            await page.click("#login-btn")
+            await page.wait_for_selector("#state-select", state="visible")
+            await page.wait_for_selector("#conn.on")
+            assert "Alice" in (await page.text_content("#who") or "")
+            await page.select_option("#state-select", "ready")
+            await page.wait_for_selector("#state.ready")
+
+            chat_id = await new_chat(
+                rt,
+                None,
+                tenant,
+                "desk-cust",
+                parameters={"FIRST_NAME": "Dora", "LAST_NAME": "Desk"},
+            )
+            await page.wait_for_selector("#offers li button.accept", timeout=15000)
+            assert "Dora Desk" in (await page.text_content("#offers") or "")
+            await page.click("#offers li button.accept")
+            await page.wait_for_selector("#tabs li.active")
+            await page.wait_for_selector("#state.busy")
+            await page.fill("#msg-input", "Hello Dora, how can I help?")
+            await page.click("#send-btn")
+
+            async def replied() -> bool:
+                log = await customer_log(rt, chat_id)
+                return any(e.get("msg") == "Hello Dora, how can I help?" for e in log)
+
+            await wait_for(replied, timeout=10)
+            await customer_sends(
+                rt,
+                tenant,
+                chat_id,
+                "desk-cust",
+                {"event": "chat_session_message", "msg": "My router is broken"},
+            )
+            await page.wait_for_selector("#log li.msg >> text=My router is broken")
+
+            async def read_receipt() -> bool:
+                log = await customer_log(rt, chat_id)
+                return any(e["event"] == "chat_session_message_read" for e in log)
+
+            await wait_for(read_receipt, timeout=10)
+            await page.select_option("#disposition", "Resolved")
+            await page.click("#end-btn")
+            await page.wait_for_selector("#complete-btn", state="visible")
+            await page.wait_for_selector("#state.after_call_work")
+            await page.click("#complete-btn")
+            await page.wait_for_selector("#state.ready")
+            log = await customer_log(rt, chat_id)
+            assert log[-1]["event"] == "chat_session_ended"
+        finally:
+            await browser.close()

@@ -249,8 +249,9 @@ function select(id) {
 }
 
 function chatEvent(f) {
-  const c = S.chats.get(f.interaction_id) || openChat(f.interaction_id);
-  addEvent(c, f.chat_seq, f.event);
+  // chats open when accepted; what came before is loaded from the history then
+  const c = S.chats.get(f.interaction_id);
+  if (c) addEvent(c, f.chat_seq, f.event);
 }
 
 function addEvent(c, seq, e) {
