@@ -384,8 +384,8 @@ async def test_a_scripted_day(client: httpx.AsyncClient, tenant: TenantInfo, rt:
         "in_calls_handled_per_day": "1",  # A (B is still in after-call work)
         "calls_average_handling_time_per_day": rnd(secs(inter_a.answered_at, inter_a.completed_at)),  # type: ignore[arg-type]
         "calls_dispositions_per_day": "1",
-        "out_calls_dialed_per_day": "",
-        "out_calls_answered_per_day": "",
+        "out_calls_dialed_per_day": "0",
+        "out_calls_answered_per_day": "0",
         "out_calls_handled_per_day": "0",
         # every agent may take the chat service: admin, agent1-3, supervisor1
         "agents_logged": "3",

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.agents.models import AgentSession, AgentStateChange
+from switchboard.campaigns.service import outbound_totals_by
 from switchboard.chats.models import ChatSession
 from switchboard.interactions.models import CONNECTED, DONE, Interaction, InteractionStep
 from switchboard.services.models import Service, Skill
@@ -380,6 +381,30 @@ async def _work(
             agent.active_since, agent.active_media = answered, media
 
 
+async def _outbound(
+    s: AsyncSession,
+    tenant_id: str,
+    services: dict[str, ServiceStats],
+    agents: dict[str, AgentStats],
+    ds: datetime,
+) -> None:
+    """Dialer attempts of the day (index: tenant_id, created_at)."""
+    for service_id, totals in (
+        await outbound_totals_by(session=s, tenant_id=tenant_id, since=ds, by="service")
+    ).items():
+        svc = services.get(service_id or "")
+        if svc is not None:
+            svc.out_dialed += totals.dialed
+            svc.out_answered += totals.answered
+            svc.out_handled += totals.handled
+    for user_id, totals in (
+        await outbound_totals_by(session=s, tenant_id=tenant_id, since=ds, by="agent")
+    ).items():
+        agent = agents.get(user_id or "")
+        if agent is not None:
+            agent.out_handled += totals.handled
+
+
 async def _messages(s: AsyncSession, tenant_id: str, limit: int) -> list[MessageRow]:
     rows = (
         (
@@ -443,6 +468,7 @@ async def compute(
         s, tenant_id, services_by_id, ds, now, settings.chart_bucket_seconds
     )
     await _work(s, tenant_id, services_by_id, agents_by_id, ds, since)
+    await _outbound(s, tenant_id, services_by_id, agents_by_id, ds)
     messages = await _messages(s, tenant_id, settings.messages_in_snapshot)
     for svc in services:
         if svc.required_skills:

@@ -94,12 +94,6 @@ def _oldest(group: ServiceGroup) -> datetime | None:
     return min(starts) if starts else None
 
 
-def _out(group: ServiceGroup, attr: str) -> str:
-    values = [getattr(s, attr) for s in group.services]
-    known = [v for v in values if v is not None]
-    return _int(sum(known)) if known else ""
-
-
 def service_value(
     name: str, group: ServiceGroup, now: datetime, dispositions: Sequence[str] | None
 ) -> str:
@@ -176,9 +170,9 @@ _SERVICE: dict[str, Callable[[ServiceGroup, datetime, Sequence[str] | None], str
     "in_calls_handled_per_day": _count("handled_in"),
     "calls_average_handling_time_per_day": _aht,
     "calls_dispositions_per_day": _svc_dispositions,
-    "out_calls_dialed_per_day": lambda g, _n, _d: _out(g, "out_dialed"),
-    "out_calls_answered_per_day": lambda g, _n, _d: _out(g, "out_answered"),
-    "out_calls_handled_per_day": _count("handled_out"),
+    "out_calls_dialed_per_day": _count("out_dialed"),
+    "out_calls_answered_per_day": _count("out_answered"),
+    "out_calls_handled_per_day": _count("out_handled"),
     "agents_logged": lambda g, _n, _d: _int(sum(1 for a in g.agents if a.state != LOGGED_OUT)),
     "agents_ready": lambda g, _n, _d: g.count_state(READY),
     "agents_busy": lambda g, _n, _d: g.count_state(BUSY),
@@ -248,7 +242,7 @@ _AGENT: dict[str, Callable[[AgentStats, datetime, Sequence[str] | None], str]] =
     "active_item_hold_duration": lambda a, n, _d: _active(a, n, "hold"),
     "active_item_media_type": lambda a, n, _d: _active(a, n, "media"),
     "in_calls_handled_per_day": lambda a, _n, _d: _int(a.handled_in),
-    "out_calls_handled_per_day": lambda a, _n, _d: _int(a.handled_out),
+    "out_calls_handled_per_day": lambda a, _n, _d: _int(a.out_handled),
     "calls_average_handling_time_per_day": lambda a, _n, _d: _avg(
         a.handle_sum, a.handled_in + a.handled_out
     ),

@@ -48,9 +48,10 @@ class ServiceStats:
     handled_out: int = 0
     handle_sum: float = 0.0
     dispositions: Counter[str] = field(default_factory=Counter)
-    # outbound attempts (None: not recorded by this server yet)
-    out_dialed: int | None = None
-    out_answered: int | None = None
+    # outbound attempts of the day (campaigns of this service)
+    out_dialed: int = 0
+    out_answered: int = 0
+    out_handled: int = 0
     # indexes into Snapshot.agents of the agents who can take this service
     agent_indexes: list[int] = field(default_factory=list)
 
@@ -81,6 +82,8 @@ class AgentStats:
     handled_out: int = 0
     handle_sum: float = 0.0
     dispositions: Counter[str] = field(default_factory=Counter)
+    # outbound calls of the day connected to this agent by the dialer
+    out_handled: int = 0
     # now
     active_items: int = 0
     active_media: str | None = None
