@@ -166,6 +166,7 @@ async def test_patch_errors(client: httpx.AsyncClient, tenant: TenantInfo) -> No
         (patch_body({"op": "remove", "path": "userName"}), None),
         (patch_body({"op": "remove", "path": "emails"}), None),
         (patch_body({"op": "remove", "path": "name"}), None),
+        (patch_body({"op": "remove", "path": "active"}), None),
         (patch_body({"op": "replace", "path": "id", "value": "x"}), "mutability"),
         (patch_body({"op": "replace", "path": "groups", "value": []}), "mutability"),
         (patch_body({"op": "jump", "path": "title", "value": "x"}), "invalidValue"),
