@@ -10,9 +10,9 @@ numbers (``latitude``, ``form_request_id``...) are accepted and kept as strings,
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
-from switchboard.chats.models import ChatEvent
 from switchboard.core.errors import Invalid
 
 # field kinds
@@ -174,12 +174,25 @@ def clean(raw: Any, catalog: dict[str, Spec], *, where: str = "event") -> dict[s
     return out
 
 
-def timestamp(ev: ChatEvent) -> str:
+class Logged(Protocol):
+    """A stored event: a ``ChatEvent`` row, or the columns of one."""
+
+    @property
+    def payload(self) -> dict[str, Any]: ...
+
+    @property
+    def party_id(self) -> str | None: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def timestamp(ev: Logged) -> str:
     """Integer seconds as a JSON string: what every client parses."""
     return str(int(ev.created_at.timestamp()))
 
 
-def render(ev: ChatEvent, chat_id: str) -> dict[str, Any]:
+def render(ev: Logged, chat_id: str) -> dict[str, Any]:
     """A stored event as clients receive it: with ``party_id`` and ``timestamp``."""
     out = dict(ev.payload)
     out["party_id"] = ev.party_id or chat_id

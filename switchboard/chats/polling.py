@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, case, or_, select, update
+from sqlalchemy import CursorResult, and_, case, or_, select, update
 
 from switchboard.chats import events as ev
 from switchboard.chats.config import chat_settings
@@ -70,6 +70,27 @@ class _Snap:
     abandon_seconds: int
 
 
+@dataclass
+class _Event:
+    """A row of the log as much as clients see of it (``events.render`` reads it)."""
+
+    seq: int
+    payload: dict[str, Any]
+    party_id: str | None
+    created_at: datetime
+
+
+_SNAP_COLUMNS = (
+    ChatSession.state,
+    ChatSession.client_key,
+    ChatSession.last_seq,
+    ChatSession.client_cursor,
+    ChatSession.poll_lease_id,
+    ChatSession.poll_lease_until,
+    ChatSession.poll_abandon_seconds,
+)
+
+
 def not_found() -> NotFound:
     return NotFound("Chat session is not found", code="5005")
 
@@ -80,45 +101,37 @@ def too_many() -> Invalid:
 
 async def _read(
     rt: Runtime, *, tenant_id: str, chat_id: str, after: int | None, limit: int
-) -> tuple[_Snap | None, Sequence[ChatEvent]]:
-    """The session's delivery state, and its server events after ``after`` (one read)."""
-    async with rt.db.read() as s:
-        row = (
-            await s.execute(
-                select(
-                    ChatSession.state,
-                    ChatSession.client_key,
-                    ChatSession.last_seq,
-                    ChatSession.client_cursor,
-                    ChatSession.poll_lease_id,
-                    ChatSession.poll_lease_until,
-                    ChatSession.poll_abandon_seconds,
-                ).where(ChatSession.id == chat_id, ChatSession.tenant_id == tenant_id)
-            )
-        ).one_or_none()
-        if row is None:
-            return None, []
-        snap = _Snap(*row)
-        start = snap.client_cursor if after is None else max(after, 0)
-        if snap.last_seq <= start:
-            return snap, []
-        events = (
-            (
-                await s.execute(
-                    select(ChatEvent)
-                    .where(
-                        ChatEvent.chat_id == chat_id,
-                        ChatEvent.seq > start,
-                        ChatEvent.direction == "server",
-                    )
-                    .order_by(ChatEvent.seq)
-                    .limit(limit)
-                )
-            )
-            .scalars()
-            .all()
+) -> tuple[_Snap | None, list[_Event]]:
+    """The session's delivery state and its server events after ``after`` (default:
+    after ``client_cursor``), in one query."""
+    start = ChatSession.client_cursor if after is None else max(after, 0)
+    stmt = (
+        select(
+            *_SNAP_COLUMNS,
+            ChatEvent.seq,
+            ChatEvent.payload,
+            ChatEvent.party_id,
+            ChatEvent.created_at,
         )
-        return snap, events
+        .outerjoin(
+            ChatEvent,
+            and_(
+                ChatEvent.chat_id == ChatSession.id,
+                ChatEvent.seq > start,
+                ChatEvent.direction == "server",
+            ),
+        )
+        .where(ChatSession.id == chat_id, ChatSession.tenant_id == tenant_id)
+        .order_by(ChatEvent.seq)
+        .limit(limit)
+    )
+    async with rt.db.read() as s:
+        rows = (await s.execute(stmt)).all()
+    if not rows:
+        return None, []
+    snap = _Snap(*rows[0][:7])
+    events = [_Event(r[7], r[8], r[9], r[10]) for r in rows if r[7] is not None]
+    return snap, events
 
 
 def _deadline(now: datetime, abandon_seconds: int) -> Any:
@@ -203,8 +216,37 @@ async def _preempt(rt: Runtime, *, chat_id: str, lease_id: str | None) -> None:
         await rt.bus.publish(chat_topic(chat_id), "preempt")
 
 
-def _answer(chat_id: str, events: Sequence[ChatEvent], cursor: int) -> Answer:
+def _answer(chat_id: str, events: Sequence[_Event], cursor: int) -> Answer:
     return Answer([ev.render(e, chat_id) for e in events], cursor)
+
+
+async def _acquire(
+    rt: Runtime, *, tenant_id: str, chat_id: str, client_key: str, lease_id: str, hold: float
+) -> _Snap | None:
+    """Take the poll lease of an active session of this client; its state, or None."""
+    now = utcnow()
+    grace = chat_settings(rt).poll_lease_grace_seconds
+    stmt = (
+        update(ChatSession)
+        .where(
+            ChatSession.id == chat_id,
+            ChatSession.tenant_id == tenant_id,
+            ChatSession.client_key == client_key,
+            ChatSession.state.in_(ACTIVE_STATES),
+            _lease_free(now),
+        )
+        .values(
+            poll_lease_id=lease_id,
+            poll_lease_until=now + timedelta(seconds=hold + grace),
+            # (the gone-client deadline is moved when the poll ends: a held poll is alive)
+            last_poll_at=now,
+        )
+        .returning(*_SNAP_COLUMNS)
+        .execution_options(synchronize_session=False)
+    )
+    async with rt.db.write() as s:
+        row = (await s.execute(stmt)).one_or_none()
+    return _Snap(*row) if row is not None else None
 
 
 async def poll(
@@ -223,19 +265,44 @@ async def poll(
     400/5509 while another poll of the session is held (which is then preempted).
     """
     limit = chat_settings(rt).max_events_per_answer
-    for _ in range(10):
-        snap, events = await _read(
-            rt, tenant_id=tenant_id, chat_id=chat_id, after=cursor, limit=limit
-        )
-        if snap is None or snap.client_key != client_key:
-            raise not_found()
-        now = utcnow()
-        if snap.lease_until is not None and snap.lease_until > now:
-            await _preempt(rt, chat_id=chat_id, lease_id=snap.lease_id)
-            raise too_many()
-        if events:
-            # with ``cursor`` the client may ask again for what it never received: the
-            # cursor then moves back to what this answer hands out
+    async with rt.bus.listen([chat_topic(chat_id)]) as waiter:
+        for _ in range(10):
+            lease_id = new_id()
+            snap = await _acquire(
+                rt,
+                tenant_id=tenant_id,
+                chat_id=chat_id,
+                client_key=client_key,
+                lease_id=lease_id,
+                hold=hold,
+            )
+            if snap is not None:
+                return await _hold(
+                    rt,
+                    waiter=waiter,
+                    tenant_id=tenant_id,
+                    chat_id=chat_id,
+                    lease_id=lease_id,
+                    snap=snap,
+                    cursor=cursor,
+                    hold=hold,
+                    watch=watch,
+                )
+            # no lease: an unknown or ended session, or a poll already held
+            snap, events = await _read(
+                rt, tenant_id=tenant_id, chat_id=chat_id, after=cursor, limit=limit
+            )
+            if snap is None or snap.client_key != client_key:
+                raise not_found()
+            now = utcnow()
+            if snap.lease_until is not None and snap.lease_until > now:
+                await _preempt(rt, chat_id=chat_id, lease_id=snap.lease_id)
+                raise too_many()
+            if snap.state in ACTIVE_STATES:
+                continue  # the lease was just released: take it
+            if not events:
+                raise not_found()
+            # an ended session: hand out what is left, then 404
             if await _claim(
                 rt,
                 chat_id=chat_id,
@@ -245,79 +312,56 @@ async def poll(
                 require_free_lease=True,
             ):
                 return _answer(chat_id, events, events[-1].seq)
-            continue  # another request delivered them, or a poll started: look again
-        if snap.state not in ACTIVE_STATES:
-            raise not_found()
-        lease_id = new_id()
-        grace = chat_settings(rt).poll_lease_grace_seconds
-        acquired = await _update(
-            rt,
-            ChatSession.id == chat_id,
-            ChatSession.state.in_(ACTIVE_STATES),
-            _lease_free(now),
-            values={
-                "poll_lease_id": lease_id,
-                "poll_lease_until": now + timedelta(seconds=hold + grace),
-                "last_poll_at": now,
-                "poll_deadline_at": now + timedelta(seconds=snap.abandon_seconds),
-            },
-        )
-        if not acquired:
-            continue
-        base = max(cursor, snap.client_cursor) if cursor is not None else None
-        return await _hold(
-            rt,
-            tenant_id=tenant_id,
-            chat_id=chat_id,
-            lease_id=lease_id,
-            after=base,
-            hold=hold,
-            abandon_seconds=snap.abandon_seconds,
-            watch=watch,
-        )
     raise too_many()
 
 
 async def _hold(
     rt: Runtime,
     *,
+    waiter: Waiter,
     tenant_id: str,
     chat_id: str,
     lease_id: str,
-    after: int | None,
+    snap: _Snap,
+    cursor: int | None,
     hold: float,
-    abandon_seconds: int,
     watch: Watch | None,
 ) -> Answer:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + hold
     limit = chat_settings(rt).max_events_per_answer
     released = False
-    position = after or 0
+    # with ``cursor`` the client may ask again for what it never received (the first
+    # look starts there); later looks never go below what was handed out since
+    first = True
+    position = cursor if cursor is not None else snap.client_cursor
+    abandon_seconds = snap.abandon_seconds
 
     async def attempt() -> Answer | None:
         """Deliver what is pending under our lease; an empty Answer when preempted."""
-        nonlocal released, position
+        nonlocal released, position, first
         for _ in range(5):
-            snap, events = await _read(
+            after = cursor if first else None
+            now_snap, events = await _read(
                 rt, tenant_id=tenant_id, chat_id=chat_id, after=after, limit=limit
             )
-            if snap is None:
+            if now_snap is None:
                 released = True
-                return Answer([], 0)
-            start = max(after or 0, snap.client_cursor)
-            position = start
-            events = [e for e in events if e.seq > start]
-            now = utcnow()
-            if snap.lease_id != lease_id or snap.lease_until is None or snap.lease_until <= now:
+                return Answer([], position)
+            if not first:
+                position = max(cursor or 0, now_snap.client_cursor)
+                events = [e for e in events if e.seq > position]
+            lease_until = now_snap.lease_until
+            if now_snap.lease_id != lease_id or lease_until is None or lease_until <= utcnow():
                 released = True  # preempted (or expired): claim nothing
-                return Answer([], start)
+                return Answer([], position)
             if not events:
+                first = False
                 return None
             if await _claim(
                 rt,
                 chat_id=chat_id,
-                snap=snap,
+                snap=now_snap,
                 new_cursor=events[-1].seq,
                 lease_id=lease_id,
                 require_free_lease=False,
@@ -328,31 +372,34 @@ async def _hold(
 
     watcher: asyncio.Task[None] | None = None
     try:
-        async with rt.bus.listen([chat_topic(chat_id)]) as waiter:
-            if watch is not None:
-                watcher = asyncio.create_task(watch(waiter))
-            check = True
-            while True:
-                if check:
-                    found = await attempt()
-                    if found is not None:
-                        return found
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                woken = await waiter.wait(remaining)
-                if not woken:
-                    break
-                payloads = waiter.drain()
-                if DISCONNECTED in payloads:
-                    return Answer([], position)  # nobody to answer: claim nothing
-                # the customer's own events never need a re-read
-                check = not payloads or any(not p.startswith("client:") for p in payloads)
-            # the final re-check: the bus may not have crossed processes
-            found = await attempt()
-            if found is not None:
-                return found
-            return Answer([], position)
+        if watch is not None:
+            watcher = asyncio.create_task(watch(waiter))
+        start = cursor if cursor is not None else snap.client_cursor
+        # the acquisition returned the session's state: nothing new means no read
+        check = snap.last_seq > start
+        if not check:
+            first = False
+        while True:
+            if check:
+                found = await attempt()
+                if found is not None:
+                    return found
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            woken = await waiter.wait(remaining)
+            if not woken:
+                break
+            payloads = waiter.drain()
+            if DISCONNECTED in payloads:
+                return Answer([], position)  # nobody to answer: claim nothing
+            # the customer's own events never need a re-read
+            check = not payloads or any(not p.startswith("client:") for p in payloads)
+        # the final re-check: the bus may not have crossed processes
+        found = await attempt()
+        if found is not None:
+            return found
+        return Answer([], position)
     finally:
         if watcher is not None:
             watcher.cancel()

@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from switchboard.core.errors import DomainError, Forbidden
 from switchboard.core.runtime import Runtime
@@ -134,30 +134,23 @@ def tenant_candidates(request: Request) -> list[str]:
 async def _find(
     rt: Runtime, names: list[str], tenant_id: str | None, app_id: str
 ) -> tuple[Tenant | None, ScenarioEntry | None]:
+    """The tenant (by the first of ``names`` that exists, else by id) and its entry."""
+    stmt = select(Tenant, ScenarioEntry).outerjoin(
+        ScenarioEntry, and_(ScenarioEntry.tenant_id == Tenant.id, ScenarioEntry.app_id == app_id)
+    )
+    tries = []
+    for name in names:
+        tries.append(Tenant.domain == name)
+        if ":" in name:
+            tries.append(Tenant.domain == name.split(":", 1)[0])
+    if tenant_id is not None:
+        tries.append(Tenant.id == tenant_id)
     async with rt.db.read() as s:
-        tenant: Tenant | None = None
-        for name in names:
-            tenant = (
-                await s.execute(select(Tenant).where(Tenant.domain == name))
-            ).scalar_one_or_none()
-            if tenant is None and ":" in name:
-                tenant = (
-                    await s.execute(select(Tenant).where(Tenant.domain == name.split(":", 1)[0]))
-                ).scalar_one_or_none()
-            if tenant is not None:
-                break
-        if tenant is None and tenant_id is not None:
-            tenant = await s.get(Tenant, tenant_id)
-        if tenant is None:
-            return None, None
-        entry = (
-            await s.execute(
-                select(ScenarioEntry).where(
-                    ScenarioEntry.tenant_id == tenant.id, ScenarioEntry.app_id == app_id
-                )
-            )
-        ).scalar_one_or_none()
-        return tenant, entry
+        for cond in tries:
+            row = (await s.execute(stmt.where(cond))).first()
+            if row is not None:
+                return row[0], row[1]
+    return None, None
 
 
 async def authenticate(request: Request, *, version: int, tenant_hint: str | None = None) -> Client:
