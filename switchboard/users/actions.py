@@ -16,6 +16,7 @@ from switchboard.core.security import generate_secret, hash_secret
 from switchboard.services.models import Skill
 from switchboard.teams.models import Team
 from switchboard.tenants.models import Tenant
+from switchboard.users import scim
 from switchboard.users.models import Role, User, UserSkill
 from switchboard.users.schemas import UserCreate, UserFields
 from switchboard.users.service import get_by_login_or_raise
@@ -257,15 +258,13 @@ async def _apply_scim_state(
     s: AsyncSession,
     tenant: Tenant,
     user: User,
-    state: Any,
-    photo: Any,
+    st: scim.UserState,
+    photo: scim.FetchedPhoto | None,
     *,
     creating: bool,
 ) -> None:
     from switchboard.core.security import generate_password
-    from switchboard.users import scim
 
-    st: scim.UserState = state
     a = st.assigned
     user.first_name, user.last_name = st.first_name, st.last_name
     for attr in ("nickname", "title", "timezone", "external_id", "disabled"):
@@ -285,10 +284,9 @@ async def _apply_scim_state(
     elif "default_extension" in a and tenant.setting(scim.SETTING_ASSIGN_EXTENSION, True):
         user.extension = await next_extension(s, tenant)
     if "photo" in a:
-        fetched: scim.FetchedPhoto | None = photo
-        user.photo_url = fetched.url if fetched else None
-        user.photo_data = fetched.data if fetched else None
-        user.photo_content_type = fetched.content_type if fetched else None
+        user.photo_url = photo.url if photo else None
+        user.photo_data = photo.data if photo else None
+        user.photo_content_type = photo.content_type if photo else None
     if "roles" in a:
         user.roles = await resolve_roles(s, tenant.id, st.roles)
     elif "default_roles" in a:
@@ -317,7 +315,13 @@ async def _apply_scim_state(
             user.password_hash = None  # removed: the user signs in by single sign-on only
 
 
-async def scim_create_user(rt: Runtime, *, tenant_id: str, state: Any, photo: Any = None) -> User:
+async def scim_create_user(
+    rt: Runtime,
+    *,
+    tenant_id: str,
+    state: scim.UserState,
+    photo: scim.FetchedPhoto | None = None,
+) -> User:
     """Create a user from a SCIM resource mapped by ``users.scim.user_state``."""
     try:
         async with rt.db.write() as s:
@@ -343,13 +347,12 @@ async def scim_update_user(
     *,
     tenant_id: str,
     user_id: str,
-    state: Any,
-    photo: Any = None,
+    state: scim.UserState,
+    photo: scim.FetchedPhoto | None = None,
     expected_version: str | None = None,
 ) -> User:
     """Replace or patch a user with a SCIM state. ``expected_version`` is the
     ``meta.version`` the state was computed from; :class:`StaleWrite` if it changed."""
-    from switchboard.users import scim
 
     try:
         async with rt.db.write() as s:
@@ -387,7 +390,6 @@ async def scim_update_user(
 async def scim_delete_user(
     rt: Runtime, *, tenant_id: str, user_id: str, expected_version: str | None = None
 ) -> None:
-    from switchboard.users import scim
 
     try:
         async with rt.db.write() as s:

@@ -51,7 +51,7 @@ from scim2_models import (
     Uniqueness,
 )
 
-from switchboard.core.errors import DomainError, Invalid, NotFound
+from switchboard.core.errors import DomainError, Invalid
 from switchboard.teams.models import Team
 from switchboard.users.models import User
 
@@ -701,7 +701,3 @@ class HttpPhotoFetcher:
         if not data:
             raise photo_error(400, f"Photo URL returned an empty body: {url}")
         return FetchedPhoto(url=url, content_type=ctype.lower(), data=bytes(data))
-
-
-def not_found(what: str, ident: str) -> NotFound:
-    return NotFound(f"{what} not found: {ident}")

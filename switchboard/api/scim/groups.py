@@ -7,6 +7,7 @@ team.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -168,13 +169,21 @@ async def search_groups_post(request: Request, principal: Manager) -> JSONRespon
     return response(page(search, found, Context.SEARCH_RESPONSE))
 
 
-async def _write(request: Request, principal: Manager, group_id: str, compute: Any) -> ScimGroup:
+Wanted = tuple[str, list[str] | None]
+
+
+async def _write(
+    request: Request,
+    principal: Manager,
+    group_id: str,
+    compute: Callable[[ScimGroup], Wanted | None],
+) -> ScimGroup:
     rt = runtime(request)
     base = base_url(request)
     for _ in range(WRITE_ATTEMPTS):
         current = await _load(rt, principal.tenant_id, group_id, base)
         check_if_match(request, _version(current))
-        wanted: tuple[str, list[str] | None] | None = compute(current)
+        wanted = compute(current)
         if wanted is None:
             return current
         name, members = wanted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -190,7 +191,7 @@ async def _write(
     request: Request,
     principal: Manager,
     user_id: str,
-    compute: Any,
+    compute: Callable[[ScimUser], scim.UserState | None],
 ) -> ScimUser:
     """Read the user, compute the state to store (``compute(current)`` returns it, or
     None for no change), fetch the photo, write; again if the user changed meanwhile."""
