@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -144,6 +145,33 @@ def tenant_create(
 
     tid = run_with_runtime(go)
     console.print(f"tenant {domain} created ({tid})")
+
+
+@tenant_app.command("set")
+def tenant_set(
+    domain: str,
+    assignments: Annotated[list[str], typer.Argument(help="KEY=VALUE (VALUE is JSON or text)")],
+) -> None:
+    """Change tenant settings, e.g. ``timezone=Europe/Paris`` or
+    ``scim_allow_username_change=true`` (see docs for the keys each API reads)."""
+    from switchboard.tenants.actions import update_settings
+
+    changes: dict[str, object] = {}
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            err_console.print(f"[red]error:[/red] expected KEY=VALUE, got {item!r}")
+            raise typer.Exit(2)
+        try:
+            changes[key] = json.loads(raw)
+        except ValueError:
+            changes[key] = raw
+
+    async def go(rt: Runtime) -> dict[str, object]:
+        return await update_settings(rt, domain=domain, changes=changes)
+
+    for key, value in sorted(run_with_runtime(go).items()):
+        console.print(f"{key} = {json.dumps(value)}", soft_wrap=True)
 
 
 @tenant_app.command("list")

@@ -186,6 +186,15 @@ async def test_cli_administration(migrated: Settings, client: httpx.AsyncClient)
     assert me["team"] == "Admins"
     r = _cli(["apikey", "generate", "boss", "--tenant", "missing.example.test"], migrated)
     assert r.returncode == 1
+    r = _cli(
+        ["tenant", "set", domain, "timezone=Europe/Paris", "scim_allow_username_change=true"],
+        migrated,
+    )
+    assert r.returncode == 0, r.stderr
+    assert '"Europe/Paris"' in r.stdout and "scim_allow_username_change = true" in r.stdout
+    r = _cli(["tenant", "set", domain, "timezone=Mars/Olympus"], migrated)
+    assert r.returncode == 1
+    assert "Unknown time zone" in r.stderr
 
 
 def test_demo_seed_on_empty_database(tmp_path: Path) -> None:
