@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -123,9 +124,10 @@ async def ensure_interaction_in(s: AsyncSession, chat: ChatSession) -> Interacti
     return inter
 
 
-async def register_queued(rt: Runtime, *, tenant_id: str, chats: list[ChatSession]) -> None:
+async def register_queued(rt: Runtime, *, tenant_id: str, chats: Sequence[Any]) -> None:
     """Create the interaction records of queued chats that have none yet (idempotent,
-    safe when several processes do it at once)."""
+    safe when several processes do it at once). ``chats`` are rows with ``id``,
+    ``service_id``, ``client_key``, ``priority``, ``created_at`` and ``queued_at``."""
     if not chats:
         return
     async with rt.db.read() as s:
@@ -287,7 +289,6 @@ async def _safe(what: str, coro: Any) -> bool:
 async def claim_chat(rt: Runtime, *, tenant_id: str, chat_id: str, user_id: str) -> Offer | None:
     """Offer a queued chat to an agent, atomically: the chat must still be queued with no
     open offer, the agent routable with a free chat slot. None when anything changed."""
-    now = utcnow()
     async with rt.db.write() as s:
         chat = await _lock_chat(s, tenant_id, chat_id, skip_locked=True)
         if chat is None or chat.state != "queued":
@@ -295,6 +296,8 @@ async def claim_chat(rt: Runtime, *, tenant_id: str, chat_id: str, user_id: str)
         agent = await lock_agent(s, tenant_id, user_id, skip_locked=True)
         if agent is None or not is_routable(agent):
             return None
+        # taken under the locks: after any release this claim saw
+        now = utcnow()
         if not has_room((await loads_of(s, user_id)).get(SLOT)):
             return None
         inter = await ensure_interaction_in(s, chat)

@@ -10,6 +10,8 @@ next pass sees the new truth. Any number of processes may run passes at once.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -92,9 +94,18 @@ async def routable_agents(*, session: AsyncSession, tenant_id: str, slot: str) -
 
 async def queued_chats(
     *, session: AsyncSession, tenant_id: str, offset: int, limit: int
-) -> list[ChatSession]:
+) -> Sequence[Any]:
+    """Queued chats in queue order (the columns routing needs, no ORM objects)."""
     stmt = (
-        select(ChatSession)
+        select(
+            ChatSession.id,
+            ChatSession.service_id,
+            ChatSession.client_key,
+            ChatSession.priority,
+            ChatSession.requested_skills,
+            ChatSession.created_at,
+            ChatSession.queued_at,
+        )
         .where(ChatSession.tenant_id == tenant_id, ChatSession.state == "queued")
         .order_by(
             ChatSession.priority.desc(),
@@ -105,7 +116,7 @@ async def queued_chats(
         .offset(offset)
         .limit(limit)
     )
-    return list((await session.execute(stmt)).scalars().all())
+    return (await session.execute(stmt)).all()
 
 
 async def recent_refusals(
@@ -128,13 +139,34 @@ async def recent_refusals(
     return out
 
 
-def requirements_of(chat: ChatSession, service: Service | None) -> dict[str, int]:
+def requirements_of(chat: Any, service: Service | None) -> dict[str, int]:
     """The service's required skills, overridden/extended by the chat's own."""
     req: dict[str, int] = {}
     if service is not None:
         req.update({str(k): int(v) for k, v in (service.required_skills or {}).items()})
     req.update({str(k): int(v) for k, v in (chat.requested_skills or {}).items()})
     return req
+
+
+# chats whose interaction record this process already made sure of
+_registered: OrderedDict[str, None] = OrderedDict()
+REGISTER_AFTER_SECONDS = 5.0
+
+
+async def _register_waiting(
+    rt: Runtime, tenant_id: str, rows: Sequence[Any], now: datetime
+) -> None:
+    """Interaction records for chats that wait (the ones offered get theirs when
+    claimed), so that statistics see chats abandoned in the queue."""
+    cutoff = now - timedelta(seconds=REGISTER_AFTER_SECONDS)
+    todo = [r for r in rows if r.id not in _registered and (r.queued_at or r.created_at) <= cutoff]
+    if not todo:
+        return
+    await register_queued(rt, tenant_id=tenant_id, chats=todo)
+    for r in todo:
+        _registered[r.id] = None
+    while len(_registered) > 100_000:
+        _registered.popitem(last=False)
 
 
 async def route_tenant(rt: Runtime, tenant_id: str) -> PassResult:
@@ -144,7 +176,6 @@ async def route_tenant(rt: Runtime, tenant_id: str) -> PassResult:
     async with rt.db.read() as s:
         agents = await routable_agents(session=s, tenant_id=tenant_id, slot="chat")
         if not agents:
-            # still record interactions for waiting chats (statistics see them)
             first = await queued_chats(session=s, tenant_id=tenant_id, offset=0, limit=PAGE)
         else:
             first = None
@@ -159,17 +190,18 @@ async def route_tenant(rt: Runtime, tenant_id: str) -> PassResult:
             ).scalars()
         }
     if first is not None:
-        await register_queued(rt, tenant_id=tenant_id, chats=first)
+        await _register_waiting(rt, tenant_id, first, now)
         return result
     router = Router(agents)
     offset = 0
     plan: list[tuple[str, str]] = []
     while router.free_total > 0:
+        # read about as many chats as could be served (more if they do not qualify)
+        limit = min(PAGE, max(50, 4 * router.free_total))
         async with rt.db.read() as s:
-            page = await queued_chats(session=s, tenant_id=tenant_id, offset=offset, limit=PAGE)
+            page = await queued_chats(session=s, tenant_id=tenant_id, offset=offset, limit=limit)
         if not page:
             break
-        await register_queued(rt, tenant_id=tenant_id, chats=page)
         offset += len(page)
         chats = []
         for c in page:
@@ -188,8 +220,11 @@ async def route_tenant(rt: Runtime, tenant_id: str) -> PassResult:
                 )
             )
         result.decisions += len(chats)
-        plan.extend(router.plan(chats, time.time()))
-        if len(page) < PAGE:
+        planned = router.plan(chats, time.time())
+        plan.extend(planned)
+        taken = {chat_id for chat_id, _ in planned}
+        await _register_waiting(rt, tenant_id, [c for c in page if c.id not in taken], now)
+        if len(page) < limit:
             break
     result.planned = len(plan)
     for chat_id, user_id in plan:
