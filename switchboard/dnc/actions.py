@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from switchboard.core.db import utcnow
 from switchboard.core.errors import Conflict, Forbidden, Invalid
 from switchboard.core.runtime import Runtime
 from switchboard.dnc import phones
-from switchboard.dnc.bulk import insert_ignore
+from switchboard.dnc.bulk import fast_insert
 from switchboard.dnc.models import DncEntry, DncList
 from switchboard.dnc.schemas import DncItem, DncListCreate, DncListUpdate
 from switchboard.dnc.service import get_list_or_raise
@@ -87,27 +87,35 @@ def _writable(dnc: DncList) -> None:
         raise Forbidden(f"Modification of Do Not Call list {dnc.name} is not allowed")
 
 
+COLUMNS = ("list_id", "value", "comment", "campaign", "created_at")
+
+
 def _rows(
     dnc: DncList, items: Sequence[DncItem], region: str, result: BulkResult
-) -> list[dict[str, Any]]:
-    seen: dict[str, dict[str, Any]] = {}
+) -> list[tuple[Any, ...]]:
+    """Rows in ``COLUMNS`` order, normalised and without duplicates."""
+    seen: dict[str, tuple[Any, ...]] = {}
     now = utcnow()
+    list_id, list_type = dnc.id, dnc.type
+    internal = list_type == "internal"
+    errors = result.errors
     for pos, item in enumerate(items):
-        value = normalize_value(dnc.type, item.value, region)
+        value = normalize_value(list_type, item.value, region)
         if value is None:
-            result.errors.append({"index": pos, "key": item.value, "error": "not understood"})
-            continue
-        if value in seen:
-            continue
-        is_internal = dnc.type == "internal"
-        seen[value] = {
-            "list_id": dnc.id,
-            "value": value,
-            "comment": None if is_internal else item.comment,
-            "campaign": item.comment if is_internal else None,
-            "created_at": now,
-        }
+            errors.append({"index": pos, "key": item.value, "error": "not understood"})
+        elif value not in seen:
+            comment = item.comment
+            seen[value] = (
+                (list_id, value, None, comment, now)
+                if internal
+                else (list_id, value, comment, None, now)
+            )
     return list(seen.values())
+
+
+def _table() -> Table:
+    table: Table = DncEntry.__table__  # type: ignore[assignment]
+    return table
 
 
 async def create_list(rt: Runtime, *, tenant_id: str, data: DncListCreate) -> DncList:
@@ -158,7 +166,7 @@ async def add(
         if not force:
             _writable(dnc)
         rows = _rows(dnc, items, rt.settings.default_phone_region, result)
-        result.count = await insert_ignore(s, DncEntry.__table__, rows)  # type: ignore[arg-type]
+        result.count = await fast_insert(s, _table(), COLUMNS, rows, ignore_conflicts=True)
     await rt.bus.publish(dnc_topic(tenant_id), "")
     return result
 
@@ -174,13 +182,7 @@ async def replace_all(
             _writable(dnc)
         rows = _rows(dnc, items, rt.settings.default_phone_region, result)
         await s.execute(delete(DncEntry).where(DncEntry.list_id == dnc.id))
-        result.count = await insert_ignore(
-            s,
-            DncEntry.__table__,  # type: ignore[arg-type]
-            rows,
-            count=False,
-            chunk=20000,
-        )
+        result.count = await fast_insert(s, _table(), COLUMNS, rows, ignore_conflicts=True)
     await rt.bus.publish(dnc_topic(tenant_id), "")
     return result
 
@@ -231,18 +233,11 @@ async def add_number(
 ) -> None:
     """Put one number on an internal list (a "do not call" disposition)."""
     async with rt.db.write() as s:
-        await insert_ignore(
+        await fast_insert(
             s,
-            DncEntry.__table__,  # type: ignore[arg-type]
-            [
-                {
-                    "list_id": list_id,
-                    "value": number,
-                    "comment": "disposition",
-                    "campaign": campaign,
-                    "created_at": utcnow(),
-                }
-            ],
-            count=False,
+            _table(),
+            COLUMNS,
+            [(list_id, number, "disposition", campaign, utcnow())],
+            ignore_conflicts=True,
         )
     await rt.bus.publish(dnc_topic(tenant_id), "")

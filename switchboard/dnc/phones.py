@@ -29,11 +29,14 @@ def normalize(raw: str, region: str = "US") -> str | None:
     Numbers that are not *valid* for their country are still normalised (a DNC list may
     carry short or odd entries; they must match what the dialer would dial).
     """
-    value = _STRIP.sub("", raw or "")
+    if raw.isascii() and raw.isdigit():  # the bulk-load shape: plain digits
+        value = raw
+    else:
+        value = _STRIP.sub("", raw or "")
+        if not value or not _DIGITS.fullmatch(value):
+            return _slow(raw, region)
     if value.startswith("00"):
         value = "+" + value[2:]
-    if not value or not _DIGITS.fullmatch(value):
-        return _slow(raw, region)
     if _country_code(region) == 1:
         if value.startswith("+"):
             if len(value) == 12 and value[1] == "1" and value[2] in "23456789":

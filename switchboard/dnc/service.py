@@ -128,7 +128,8 @@ async def check(
     stmt = select(DncEntry.list_id, DncEntry.value, DncEntry.campaign).where(
         DncEntry.list_id.in_(list(by_id)), DncEntry.value.in_(sorted(candidates))
     )
-    for list_id, value, entry_campaign in (await session.execute(stmt)).all():
+    conn = await session.connection()  # Core, below the ORM: this runs before every dial
+    for list_id, value, entry_campaign in (await conn.execute(stmt)).all():
         dnc = by_id[list_id]
         hit = DncHit(list_name=dnc.name, list_type=dnc.type, value=value)
         if dnc.type == "internal":

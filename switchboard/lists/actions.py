@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,7 @@ from switchboard.campaigns.models import campaign_lists
 from switchboard.core.db import utcnow
 from switchboard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from switchboard.core.runtime import Runtime
+from switchboard.dnc.bulk import fast_insert
 from switchboard.lists.models import CallAttempt, CallingList, CallingRecord, RecordResult
 from switchboard.lists.records import RecordError, clean, display_key, field_map, key_of
 from switchboard.lists.schemas import CallingListCreate, CallingListUpdate, ListDefinition
@@ -209,9 +210,15 @@ async def insert_records(
             continue
         pending[key] = (pos, data)
     keys = list(pending)
-    for start in range(0, len(keys), 1000):
-        chunk = keys[start : start + 1000]
-        found = await s.execute(
+    conn = await s.connection()
+    empty = (
+        await conn.execute(
+            select(CallingRecord.id).where(CallingRecord.list_id == defn.id).limit(1)
+        )
+    ).first() is None
+    for start in range(0, 0 if empty else len(keys), 5000):
+        chunk = keys[start : start + 5000]
+        found = await conn.execute(
             select(CallingRecord.key).where(
                 CallingRecord.list_id == defn.id, CallingRecord.key.in_(chunk)
             )
@@ -223,19 +230,13 @@ async def insert_records(
             )
     result.errors.sort(key=lambda e: int(e["index"]))
     now = utcnow()
-    rows: list[dict[str, Any]] = []
-    for key, (_, data) in sorted(pending.items(), key=lambda kv: kv[1][0]):
-        rows.append(
-            {
-                "list_id": defn.id,
-                "idx": defn.next_index + len(rows),
-                "key": key,
-                "data": data,
-                "updated_at": now,
-            }
-        )
-    for start in range(0, len(rows), 10000):
-        await s.execute(insert(CallingRecord), rows[start : start + 10000])
+    list_id, first = defn.id, defn.next_index
+    rows = [
+        (list_id, first + n, key, data, now)
+        for n, (key, (_, data)) in enumerate(sorted(pending.items(), key=lambda kv: kv[1][0]))
+    ]
+    table: Table = CallingRecord.__table__  # type: ignore[assignment]
+    await fast_insert(s, table, ("list_id", "idx", "key", "data", "updated_at"), rows)
     defn.next_index += len(rows)
     defn.updated_at = now
     result.added = len(rows)
