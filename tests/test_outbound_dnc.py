@@ -139,6 +139,10 @@ async def test_errors(
         assert r.status_code == 404
     r = await client.post(f"{API}/deleteAll/No_List", headers=h)
     assert r.status_code == 404
+    r = await client.post(
+        f"{API}/add/DNC_List", content=b"123", headers={**h, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 415
 
     # read-only lists: "modification of this type of list is not allowed"
     r = await client.post(API, json={"name": "Registry", "readOnly": True}, headers=h)

@@ -138,6 +138,8 @@ async def test_add_errors(client: httpx.AsyncClient, admin_headers: dict[str, st
     r = await client.post(f"{API}/callinglist/add/nosuch.csv", json=SEED_ADD, headers=h)
     assert r.status_code == 404
     assert r.json()["error"] == "not_found"
+    r = await client.post(f"{API}/callinglist/deleteAll/nosuch.csv", headers=h)
+    assert r.status_code == 404
 
 
 async def test_add_all_reports_partial_success(

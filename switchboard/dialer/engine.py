@@ -617,6 +617,11 @@ class Dialer:
         try:
             outcome = await self.carrier.place_call(request)
         except asyncio.CancelledError:
+            # shutting down: end the call now rather than when its lease runs out
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    asyncio.shield(self.unanswered(attempt_id, "failed", 0.0)), timeout=2
+                )
             raise
         except Exception:
             log.exception("dialer: carrier failed on %s", attempt_id)
