@@ -35,14 +35,17 @@ def bearer(token: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def fast_stats(rt: Runtime, refresh: float = 0.05) -> AsyncIterator[None]:
-    """Shorten the refresh interval of the statistics engine for one test."""
+    """Shorten the refresh intervals of the statistics engine for one test."""
     settings = get_engine(rt).settings
-    before = settings.refresh_seconds
-    settings.refresh_seconds = refresh
+    names = ("refresh_seconds", "day_refresh_seconds", "chart_refresh_seconds")
+    before = {n: getattr(settings, n) for n in names}
+    for n in names:
+        setattr(settings, n, refresh)
     try:
         yield
     finally:
-        settings.refresh_seconds = before
+        for n, v in before.items():
+            setattr(settings, n, v)
 
 
 async def stats_login(

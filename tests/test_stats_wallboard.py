@@ -23,7 +23,12 @@ async def test_wallboard_live(
 ) -> None:
     from playwright.async_api import async_playwright
 
-    server = live_server_factory(stats_refresh_seconds=0.2, routing_poll_seconds=0.2)
+    server = live_server_factory(
+        stats_refresh_seconds=0.2,
+        stats_day_refresh_seconds=0.2,
+        stats_chart_refresh_seconds=0.2,
+        routing_poll_seconds=0.2,
+    )
     async with (
         httpx.AsyncClient(base_url=server.base_url, timeout=15) as http,
         async_playwright() as pw,
@@ -69,7 +74,11 @@ async def test_wallboard_live(
                 timeout=15000,
             )
             assert await tile("in_calls_waiting") == "0"
-            assert await tile("in_calls_answered_per_day") == "1"
+            await page.wait_for_function(
+                "document.querySelector('.tile[data-stat=\"in_calls_answered_per_day\"] .v')"
+                ".textContent.trim() === '1'",
+                timeout=15000,
+            )
             await page.wait_for_selector("#agents .state.busy")
             await page.wait_for_function(
                 "document.querySelector('.tile[data-stat=\"service_level\"] .v')"

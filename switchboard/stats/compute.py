@@ -1,22 +1,26 @@
-"""Computing one tenant's snapshot: a fixed number of indexed queries, whatever the
-number of viewers (the engine runs this at most once per refresh interval per tenant).
+"""Computing one tenant's snapshot: a fixed number of indexed, aggregating queries,
+whatever the number of viewers (the engine runs this at most once per refresh interval
+per tenant).
 
-Sources: ``services``, ``teams``/``team_supervisors``, ``users`` (roles, skills),
-``agent_sessions`` and ``agent_state_log`` (states and time in state), ``chat_sessions``
-(the queue: waiting now, arrivals, answers and abandons today), ``interactions`` and
-``interaction_steps`` (handled, handling time, dispositions, active items) and
-``team_messages``.
+The day's figures are summed by the database (``GROUP BY`` over the day's rows, durations
+computed in SQL), so a refresh transfers a few rows per service and per agent rather than
+the day's history. Sources: ``services``, ``teams``/``team_supervisors``, ``users``
+(roles, skills), ``agent_sessions`` and ``agent_state_log`` (states and time in state),
+``chat_sessions`` (the queue: waiting now, arrivals, answers and abandons today),
+``interactions`` and ``interaction_steps`` (handled, handling time, dispositions, active
+items), the dialer's attempts (``out_calls_*``) and ``team_messages``.
 """
 
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, Integer, and_, case, cast, extract, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from switchboard.agents.models import AgentSession, AgentStateChange
 from switchboard.campaigns.service import outbound_totals_by
@@ -25,7 +29,7 @@ from switchboard.interactions.models import CONNECTED, DONE, Interaction, Intera
 from switchboard.services.models import Service, Skill
 from switchboard.stats.day import day_start
 from switchboard.stats.models import TeamMessage
-from switchboard.stats.series import Series, SeriesBuilder
+from switchboard.stats.series import Series, build_series
 from switchboard.stats.settings import StatsSettings
 from switchboard.stats.snapshot import (
     LOGGED_OUT,
@@ -41,18 +45,40 @@ from switchboard.users.models import Privilege, Role, User, UserSkill, user_role
 
 WAITING_STATES = ("queued", "connecting")
 ABANDONED = "abandoned"
-
-
-def qualifies(skills: dict[str, int], required: dict[str, int]) -> bool:
-    for name, minimum in required.items():
-        level = skills.get(name)
-        if level is None or level < int(minimum or 0):
-            return False
-    return True
+UNIX_EPOCH_JULIAN = 2440587.5
 
 
 def _seconds(a: datetime, b: datetime) -> float:
     return max(0.0, (b - a).total_seconds())
+
+
+class _Sql:
+    """Portable SQL for durations: seconds since 1970 of a timestamp column."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.sqlite = session.get_bind().dialect.name == "sqlite"
+
+    def epoch(self, col: Any) -> ColumnElement[float]:
+        if self.sqlite:
+            # SQLite keeps UTC timestamps as ISO text: julianday() reads them
+            return cast((func.julianday(col) - UNIX_EPOCH_JULIAN) * 86400.0, Float)
+        return cast(extract("epoch", col), Float)
+
+    def between(self, start: Any, end: Any) -> ColumnElement[float]:
+        return self.epoch(end) - self.epoch(start)
+
+    def floor(self, value: ColumnElement[Any]) -> ColumnElement[int]:
+        # the values are never negative: SQLite's CAST truncates, PostgreSQL's rounds
+        if self.sqlite:
+            return cast(value, Integer)
+        return cast(func.floor(value), Integer)
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+# ---- configuration: services, teams, agents ------------------------------------------
 
 
 async def _services(s: AsyncSession, tenant_id: str) -> list[ServiceStats]:
@@ -145,6 +171,9 @@ async def _users(
     return agents, user_team
 
 
+# ---- agents: state now and time per state today ----------------------------------------
+
+
 def _add_period(
     agent: AgentStats, state: str, start: datetime, end: datetime | None, ds: datetime
 ) -> None:
@@ -159,7 +188,7 @@ def _add_period(
 
 
 async def _agent_states(
-    s: AsyncSession, tenant_id: str, agents: dict[str, AgentStats], ds: datetime
+    s: AsyncSession, sql: _Sql, tenant_id: str, agents: dict[str, AgentStats], ds: datetime
 ) -> None:
     sessions = (
         await s.execute(
@@ -194,111 +223,258 @@ async def _agent_states(
         .scalar_subquery()
     )
     carried = select(previous).where(AgentSession.tenant_id == tenant_id)
-    rows: Iterable[Any] = (
+    for uid, state, started, ended in (
         await s.execute(
             select(log.user_id, log.state, log.started_at, log.ended_at).where(log.id.in_(carried))
         )
-    ).all()
-    for uid, state, started, ended in rows:
+    ).all():
         agent = agents.get(uid)
         if agent is not None and (ended is None or ended > ds):
             _add_period(agent, state, started, ended, ds)
-    # the periods that began today (index: tenant_id, started_at)
-    rows = (
+    # the periods that began today, summed by the database (index: tenant_id, started_at)
+    for uid, state, seconds in (
         await s.execute(
-            select(log.user_id, log.state, log.started_at, log.ended_at).where(
-                log.tenant_id == tenant_id, log.started_at >= ds
+            select(log.user_id, log.state, func.sum(sql.between(log.started_at, log.ended_at)))
+            .where(log.tenant_id == tenant_id, log.started_at >= ds, log.ended_at.is_not(None))
+            .group_by(log.user_id, log.state)
+        )
+    ).all():
+        agent = agents.get(uid)
+        if agent is not None and state in TIMED_STATES:
+            agent.closed[state] = agent.closed.get(state, 0.0) + max(0.0, float(seconds or 0))
+    for uid, state, started in (
+        await s.execute(
+            select(log.user_id, log.state, log.started_at).where(
+                log.tenant_id == tenant_id, log.started_at >= ds, log.ended_at.is_(None)
             )
         )
-    ).all()
-    for uid, state, started, ended in rows:
+    ).all():
         agent = agents.get(uid)
         if agent is not None:
-            _add_period(agent, state, started, ended, ds)
+            _add_period(agent, state, started, None, ds)
 
 
-async def _queue(
-    s: AsyncSession,
-    tenant_id: str,
-    services: dict[str, ServiceStats],
-    ds: datetime,
-    now: datetime,
-    bucket_seconds: int,
-) -> tuple[dict[str, Series], Series]:
-    # waiting now (index: tenant_id, state, ...)
+# ---- the queue -------------------------------------------------------------------------
+
+
+def _wait_start(c: type[ChatSession] = ChatSession) -> Any:
+    # a chat re-queued after it connected (a transfer) waited from its arrival
+    return case(
+        (and_(c.queued_at.is_not(None), c.queued_at <= c.connected_at), c.queued_at),
+        else_=c.created_at,
+    )
+
+
+async def _waiting(s: AsyncSession, tenant_id: str, services: dict[str, ServiceStats]) -> None:
+    """Interactions waiting now (index: tenant_id, state, ...)."""
+    c = ChatSession
     for service_id, count, oldest in (
         await s.execute(
-            select(ChatSession.service_id, func.count(), func.min(ChatSession.queued_at))
-            .where(ChatSession.tenant_id == tenant_id, ChatSession.state.in_(WAITING_STATES))
-            .group_by(ChatSession.service_id)
+            select(c.service_id, func.count(), func.min(c.queued_at))
+            .where(c.tenant_id == tenant_id, c.state.in_(WAITING_STATES))
+            .group_by(c.service_id)
         )
     ).all():
         svc = services.get(service_id or "")
         if svc is not None:
             svc.waiting = int(count)
             svc.oldest_wait = oldest
-    builders = {sid: SeriesBuilder(ds, now, bucket_seconds) for sid in services}
-    everything = SeriesBuilder(ds, now, bucket_seconds)
-    waiting_today: dict[str, int] = {}
-    # arrivals of the day and what became of them
-    rows = (
-        await s.execute(
-            select(
-                ChatSession.service_id,
-                ChatSession.state,
-                ChatSession.created_at,
-                ChatSession.queued_at,
-                ChatSession.connected_at,
-                ChatSession.ended_at,
-                ChatSession.end_reason,
-            ).where(ChatSession.tenant_id == tenant_id, ChatSession.created_at >= ds)
+
+
+async def _queue(
+    s: AsyncSession, sql: _Sql, tenant_id: str, services: dict[str, ServiceStats], ds: datetime
+) -> None:
+    c = ChatSession
+    # the day's arrivals and what became of them, one row per service
+    wait = sql.between(_wait_start(), c.connected_at)
+    answered = c.connected_at.is_not(None)
+    abandoned = and_(c.connected_at.is_(None), c.ended_at.is_not(None), c.end_reason == ABANDONED)
+    in_queue = and_(abandoned, c.queued_at.is_not(None))
+    stmt = (
+        select(
+            c.service_id,
+            func.count(),
+            _flag(c.queued_at.is_not(None)),
+            _flag(answered),
+            _flag(and_(answered, wait <= Service.service_level_threshold_seconds)),
+            func.coalesce(func.sum(case((answered, wait), else_=0.0)), 0.0),
+            func.max(case((answered, wait), else_=None)),
+            _flag(abandoned),
+            _flag(in_queue),
+            _flag(
+                and_(
+                    in_queue,
+                    sql.between(c.queued_at, c.ended_at) < Service.short_abandon_seconds,
+                )
+            ),
         )
-    ).all()
-    for service_id, state, created, queued, connected, ended, reason in rows:
-        svc = services.get(service_id or "")
+        .join(Service, Service.id == c.service_id)
+        .where(c.tenant_id == tenant_id, c.created_at >= ds)
+        .group_by(c.service_id)
+    )
+    for row in (await s.execute(stmt)).all():
+        svc = services.get(row[0] or "")
         if svc is None:
             continue
-        curves = (builders[svc.id], everything)
-        if state in WAITING_STATES:
-            waiting_today[svc.id] = waiting_today.get(svc.id, 0) + 1
-        svc.received += 1
-        if queued is not None:
-            svc.queued += 1
-        if connected is not None:
-            # a chat re-queued after it connected (a transfer) waited from its arrival
-            start = queued if queued is not None and queued <= connected else created
-            wait = _seconds(start, connected)
-            svc.answered += 1
-            svc.wait_sum += wait
-            svc.wait_max = max(svc.wait_max, wait)
-            within = wait <= svc.threshold
-            if within:
-                svc.answered_in_sl += 1
-            for c in curves:
-                c.waiting(start, connected)
-                c.answer(connected, within)
-        elif ended is not None and reason == ABANDONED:
-            svc.abandoned_total += 1
-            if queued is not None:
-                svc.abandoned_in_queue += 1
-                short = _seconds(queued, ended) < svc.short_abandon
-                if short:
-                    svc.short_abandoned += 1
-                for c in curves:
-                    c.waiting(queued, ended)
-                    c.abandon(ended, short)
-        elif queued is not None:
-            for c in curves:
-                c.waiting(queued, ended if state not in WAITING_STATES else None)
-    for svc in services.values():
-        carried = svc.waiting - waiting_today.get(svc.id, 0)
-        builders[svc.id].carried(carried)
-        everything.carried(carried)
-    return {sid: b.build() for sid, b in builders.items()}, everything.build()
+        svc.received = int(row[1])
+        svc.queued = int(row[2])
+        svc.answered = int(row[3])
+        svc.answered_in_sl = int(row[4])
+        svc.wait_sum = max(0.0, float(row[5] or 0.0))
+        svc.wait_max = max(0.0, float(row[6] or 0.0))
+        svc.abandoned_total = int(row[7])
+        svc.abandoned_in_queue = int(row[8])
+        svc.short_abandoned = int(row[9])
+
+
+async def _series(
+    s: AsyncSession,
+    sql: _Sql,
+    tenant_id: str,
+    services: dict[str, ServiceStats],
+    ds: datetime,
+    now: datetime,
+    bucket: int,
+) -> tuple[dict[str, Series], Series]:
+    """Queue length per bucket (a running sum over the day's queue entries and exits, by
+    window function) and the answers/abandons per bucket, per service and in total."""
+    c = ChatSession
+    origin = ds.timestamp()
+    today = and_(c.tenant_id == tenant_id, c.created_at >= ds, c.queued_at.is_not(None))
+    start = case(
+        (and_(c.connected_at.is_not(None), c.queued_at > c.connected_at), c.created_at),
+        else_=c.queued_at,
+    )
+    leave = func.coalesce(c.connected_at, c.ended_at)
+    rows: dict[str | None, list[tuple[int, int, int]]] = {}
+    for partitioned in (True, False):
+        key = c.service_id if partitioned else literal("")
+        events = union_all(
+            select(
+                key.label("k"), (sql.epoch(start) - origin).label("t"), literal(1).label("d")
+            ).where(today),
+            select(
+                key.label("k"), (sql.epoch(leave) - origin).label("t"), literal(-1).label("d")
+            ).where(today, leave.is_not(None)),
+        ).subquery()
+        window = func.sum(events.c.d).over(
+            partition_by=events.c.k, order_by=(events.c.t, events.c.d)
+        )
+        offset = func.max(events.c.t, 0.0) if sql.sqlite else func.greatest(events.c.t, 0.0)
+        levels = select(
+            events.c.k.label("k"),
+            sql.floor(offset / float(bucket)).label("b"),
+            window.label("level"),
+            events.c.d.label("d"),
+        ).subquery()
+        for k, b, peak, net in (
+            await s.execute(
+                select(
+                    levels.c.k, levels.c.b, func.max(levels.c.level), func.sum(levels.c.d)
+                ).group_by(levels.c.k, levels.c.b)
+            )
+        ).all():
+            name = (k or None) if partitioned else ""
+            rows.setdefault(name, []).append((int(b), int(peak or 0), int(net or 0)))
+    answers: dict[str | None, list[tuple[int, int, int, int, int]]] = {}
+    wait = sql.between(_wait_start(), c.connected_at)
+    answered_b = sql.floor((sql.epoch(c.connected_at) - origin) / float(bucket))
+    abandoned_b = sql.floor((sql.epoch(c.ended_at) - origin) / float(bucket))
+    for stmt in (
+        select(
+            c.service_id,
+            answered_b,
+            func.count(),
+            _flag(wait <= Service.service_level_threshold_seconds),
+            literal(0),
+            literal(0),
+        )
+        .join(Service, Service.id == c.service_id)
+        .where(today, c.connected_at.is_not(None))
+        .group_by(c.service_id, answered_b),
+        select(
+            c.service_id,
+            abandoned_b,
+            literal(0),
+            literal(0),
+            func.count(),
+            _flag(sql.between(c.queued_at, c.ended_at) < Service.short_abandon_seconds),
+        )
+        .join(Service, Service.id == c.service_id)
+        .where(
+            today,
+            c.connected_at.is_(None),
+            c.ended_at.is_not(None),
+            c.end_reason == ABANDONED,
+        )
+        .group_by(c.service_id, abandoned_b),
+    ):
+        for sid, b, n_answered, n_sl, n_abandoned, n_short in (await s.execute(stmt)).all():
+            item = (int(b), int(n_answered), int(n_sl), int(n_abandoned), int(n_short))
+            answers.setdefault(sid, []).append(item)
+            answers.setdefault("", []).append(item)
+    carried = {
+        sid: max(0, svc.waiting - _waiting_today(rows.get(sid, [])))
+        for sid, svc in services.items()
+    }
+    per_service = {
+        sid: build_series(ds, now, bucket, rows.get(sid, []), answers.get(sid, []), carried[sid])
+        for sid in services
+    }
+    total = build_series(
+        ds, now, bucket, rows.get("", []), answers.get("", []), sum(carried.values())
+    )
+    return per_service, total
+
+
+SERVICE_DAY_FIELDS = (
+    "received",
+    "queued",
+    "answered",
+    "answered_in_sl",
+    "abandoned_in_queue",
+    "short_abandoned",
+    "abandoned_total",
+    "wait_sum",
+    "wait_max",
+    "handled_in",
+    "handled_out",
+    "handle_sum",
+    "dispositions",
+    "out_dialed",
+    "out_answered",
+    "out_handled",
+)
+AGENT_DAY_FIELDS = ("handled_in", "handled_out", "handle_sum", "dispositions", "out_handled")
+
+
+def _copy_day(
+    previous: Snapshot, services: dict[str, ServiceStats], agents: dict[str, AgentStats]
+) -> None:
+    """Reuse the day's counters of the previous snapshot (within ``day_refresh_seconds``)."""
+    for svc in previous.services:
+        target = services.get(svc.id)
+        if target is not None:
+            for name in SERVICE_DAY_FIELDS:
+                setattr(target, name, getattr(svc, name))
+    for agent in previous.agents:
+        found = agents.get(agent.user_id)
+        if found is not None:
+            for name in AGENT_DAY_FIELDS:
+                setattr(found, name, getattr(agent, name))
+
+
+def _waiting_today(rows: list[tuple[int, int, int]]) -> int:
+    """Entries minus exits of the day: today's arrivals still waiting."""
+    return sum(net for _b, _peak, net in rows)
+
+
+# ---- handled work, dispositions, what agents do now --------------------------------------
 
 
 async def _work(
     s: AsyncSession,
+    sql: _Sql,
     tenant_id: str,
     services: dict[str, ServiceStats],
     agents: dict[str, AgentStats],
@@ -306,70 +482,95 @@ async def _work(
     since: datetime,
 ) -> None:
     """Handled interactions, handling time and dispositions of the day."""
-    for service_id, direction, answered, completed, disposition in (
+    i = Interaction
+    done = and_(
+        i.tenant_id == tenant_id,
+        i.created_at >= since,
+        i.answered_at.is_not(None),
+        i.completed_at >= ds,
+    )
+    for service_id, direction, count, seconds in (
         await s.execute(
             select(
-                Interaction.service_id,
-                Interaction.direction,
-                Interaction.answered_at,
-                Interaction.completed_at,
-                Interaction.disposition,
-            ).where(
-                Interaction.tenant_id == tenant_id,
-                Interaction.created_at >= since,
-                Interaction.answered_at.is_not(None),
-                Interaction.completed_at >= ds,
+                i.service_id,
+                i.direction,
+                func.count(),
+                func.sum(sql.between(i.answered_at, i.completed_at)),
             )
+            .where(done)
+            .group_by(i.service_id, i.direction)
         )
     ).all():
         svc = services.get(service_id or "")
-        if svc is None or answered is None or completed is None:
+        if svc is None:
             continue
         if direction == "outbound":
-            svc.handled_out += 1
+            svc.handled_out += int(count)
         else:
-            svc.handled_in += 1
-        svc.handle_sum += _seconds(answered, completed)
-        if disposition:
-            svc.dispositions[disposition] += 1
-    step = InteractionStep
-    for user_id, direction, answered, completed, disposition in (
+            svc.handled_in += int(count)
+        svc.handle_sum += max(0.0, float(seconds or 0.0))
+    for service_id, disposition, count in (
+        await s.execute(
+            select(i.service_id, i.disposition, func.count())
+            .where(done, i.disposition.is_not(None))
+            .group_by(i.service_id, i.disposition)
+        )
+    ).all():
+        svc = services.get(service_id or "")
+        if svc is not None and disposition:
+            svc.dispositions[disposition] += int(count)
+    st = InteractionStep
+    finished = and_(
+        st.tenant_id == tenant_id,
+        st.offered_at >= since,
+        st.phase == DONE,
+        st.answered_at.is_not(None),
+        st.completed_at >= ds,
+    )
+    for user_id, direction, count, seconds in (
         await s.execute(
             select(
-                step.user_id,
-                Interaction.direction,
-                step.answered_at,
-                step.completed_at,
-                step.disposition,
+                st.user_id,
+                i.direction,
+                func.count(),
+                func.sum(sql.between(st.answered_at, st.completed_at)),
             )
-            .join(Interaction, Interaction.id == step.interaction_id)
-            .where(
-                step.tenant_id == tenant_id,
-                step.offered_at >= since,
-                step.phase == DONE,
-                step.answered_at.is_not(None),
-                step.completed_at >= ds,
-            )
+            .join(i, i.id == st.interaction_id)
+            .where(finished)
+            .group_by(st.user_id, i.direction)
         )
     ).all():
         agent = agents.get(user_id)
-        if agent is None or answered is None or completed is None:
+        if agent is None:
             continue
         if direction == "outbound":
-            agent.handled_out += 1
+            agent.handled_out += int(count)
         else:
-            agent.handled_in += 1
-        agent.handle_sum += _seconds(answered, completed)
-        if disposition:
-            agent.dispositions[disposition] += 1
+            agent.handled_in += int(count)
+        agent.handle_sum += max(0.0, float(seconds or 0.0))
+    for user_id, disposition, count in (
+        await s.execute(
+            select(st.user_id, st.disposition, func.count())
+            .where(finished, st.disposition.is_not(None))
+            .group_by(st.user_id, st.disposition)
+        )
+    ).all():
+        agent = agents.get(user_id)
+        if agent is not None and disposition:
+            agent.dispositions[disposition] += int(count)
+
+
+async def _active(s: AsyncSession, agents: dict[str, AgentStats]) -> None:
+    """What connected agents are doing now (index: user_id, phase)."""
+    st = InteractionStep
     busy = [a.user_id for a in agents.values() if a.logged_in]
     if not busy:
         return
     # what connected agents are doing now (index: user_id, phase)
     for user_id, media, answered in (
         await s.execute(
-            select(step.user_id, step.media, step.answered_at).where(
-                step.user_id.in_(busy), step.phase == CONNECTED
+            select(st.user_id, st.media, st.answered_at).where(
+                st.user_id.in_(busy), st.phase == CONNECTED
             )
         )
     ).all():
@@ -434,16 +635,32 @@ async def _messages(s: AsyncSession, tenant_id: str, limit: int) -> list[Message
     ]
 
 
-async def compute(
-    s: AsyncSession, tenant_id: str, *, now: datetime, settings: StatsSettings
-) -> Snapshot | None:
-    """The tenant's snapshot at ``now`` (None when the tenant does not exist)."""
-    started = _time.perf_counter()
-    tenant = await s.get(Tenant, tenant_id)
-    if tenant is None:
-        return None
-    ds = day_start(now, tenant.timezone, tenant.daily_reset_time)
-    since = ds - timedelta(hours=settings.lookback_hours)
+@dataclass
+class Config:
+    """The tenant's configuration as statistics see it (reloaded every
+    ``day_refresh_seconds``): services, teams, supervisors, agents and who can take what."""
+
+    loaded_at: datetime
+    services: list[ServiceStats]
+    agents: list[AgentStats]
+    teams: dict[str, str]
+    supervised: dict[str, frozenset[str]]
+    user_team: dict[str, str | None]
+
+
+def _qualified(agents: list[AgentStats], required: dict[str, int]) -> list[int]:
+    if not required:
+        return list(range(len(agents)))
+    able: set[int] | None = None
+    for name, minimum in required.items():
+        have = {i for i, a in enumerate(agents) if a.skills.get(name, -1) >= int(minimum or 0)}
+        able = have if able is None else able & have
+        if not able:
+            return []
+    return sorted(able or ())
+
+
+async def _config(s: AsyncSession, tenant_id: str, now: datetime) -> Config:
     services = await _services(s, tenant_id)
     teams = {
         tid: name
@@ -461,34 +678,120 @@ async def compute(
     ).all():
         supervised.setdefault(uid, set()).add(tid)
     agents, user_team = await _users(s, tenant_id, teams)
+    for svc in services:
+        svc.agent_indexes = _qualified(agents, svc.required_skills)
+    return Config(
+        loaded_at=now,
+        services=services,
+        agents=agents,
+        teams=teams,
+        supervised={k: frozenset(v) for k, v in supervised.items()},
+        user_team=user_team,
+    )
+
+
+def _fresh_service(t: ServiceStats) -> ServiceStats:
+    return ServiceStats(
+        id=t.id,
+        name=t.name,
+        media=t.media,
+        enabled=t.enabled,
+        threshold=t.threshold,
+        target=t.target,
+        short_abandon=t.short_abandon,
+        required_skills=t.required_skills,
+        agent_indexes=t.agent_indexes,
+    )
+
+
+def _fresh_agent(t: AgentStats) -> AgentStats:
+    return AgentStats(
+        user_id=t.user_id,
+        login_id=t.login_id,
+        first_name=t.first_name,
+        last_name=t.last_name,
+        display_name=t.display_name,
+        extension=t.extension,
+        team_id=t.team_id,
+        team_name=t.team_name,
+        skills=t.skills,
+    )
+
+
+async def compute(
+    s: AsyncSession,
+    tenant_id: str,
+    *,
+    now: datetime,
+    settings: StatsSettings,
+    previous: Snapshot | None = None,
+) -> Snapshot | None:
+    """The tenant's snapshot at ``now`` (None when the tenant does not exist).
+
+    States, queues and what agents do now are read every time; the configuration and the
+    day's counters are reused from ``previous`` for ``day_refresh_seconds``, the chart for
+    ``chart_refresh_seconds``."""
+    started = _time.perf_counter()
+    tenant = await s.get(Tenant, tenant_id)
+    if tenant is None:
+        return None
+    sql = _Sql(s)
+    ds = day_start(now, tenant.timezone, tenant.daily_reset_time)
+    since = ds - timedelta(hours=settings.lookback_hours)
+    same_day = previous is not None and previous.day_start == ds
+    recent = (
+        previous is not None
+        and same_day
+        and (now - previous.day_at).total_seconds() < settings.day_refresh_seconds
+    )
+    if previous is not None and recent and previous.config is not None:
+        config = previous.config
+    else:
+        config = await _config(s, tenant_id, now)
+    services = [_fresh_service(t) for t in config.services]
+    agents = [_fresh_agent(t) for t in config.agents]
     agents_by_id = {a.user_id: a for a in agents}
     services_by_id = {svc.id: svc for svc in services}
-    await _agent_states(s, tenant_id, agents_by_id, ds)
-    series, series_all = await _queue(
-        s, tenant_id, services_by_id, ds, now, settings.chart_bucket_seconds
-    )
-    await _work(s, tenant_id, services_by_id, agents_by_id, ds, since)
-    await _outbound(s, tenant_id, services_by_id, agents_by_id, ds)
+    await _agent_states(s, sql, tenant_id, agents_by_id, ds)
+    await _waiting(s, tenant_id, services_by_id)
+    await _active(s, agents_by_id)
     messages = await _messages(s, tenant_id, settings.messages_in_snapshot)
-    for svc in services:
-        if svc.required_skills:
-            svc.agent_indexes = [
-                i for i, a in enumerate(agents) if qualifies(a.skills, svc.required_skills)
-            ]
-        else:
-            svc.agent_indexes = list(range(len(agents)))
+    if previous is not None and recent:
+        _copy_day(previous, services_by_id, agents_by_id)
+        day_at = previous.day_at
+    else:
+        await _queue(s, sql, tenant_id, services_by_id, ds)
+        await _work(s, sql, tenant_id, services_by_id, agents_by_id, ds, since)
+        await _outbound(s, tenant_id, services_by_id, agents_by_id, ds)
+        day_at = now
+    if (
+        previous is not None
+        and same_day
+        and previous.series_all is not None
+        and set(previous.series) == set(services_by_id)
+        and (now - previous.series_at).total_seconds() < settings.chart_refresh_seconds
+    ):
+        series, series_all, series_at = previous.series, previous.series_all, previous.series_at
+    else:
+        series, series_all = await _series(
+            s, sql, tenant_id, services_by_id, ds, now, settings.chart_bucket_seconds
+        )
+        series_at = now
     snap = Snapshot(
         tenant_id=tenant_id,
         computed_at=now,
         day_start=ds,
         services=services,
         agents=agents,
-        teams=teams,
-        supervised={k: frozenset(v) for k, v in supervised.items()},
-        user_team=user_team,
+        teams=config.teams,
+        supervised=config.supervised,
+        user_team=config.user_team,
         messages=messages,
         series=series,
         series_all=series_all,
+        series_at=series_at,
+        day_at=day_at,
+        config=config,
     )
     snap.compute_seconds = _time.perf_counter() - started
     return snap

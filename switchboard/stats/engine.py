@@ -13,19 +13,47 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from switchboard.core.db import utcnow
 from switchboard.core.runtime import Runtime
 from switchboard.stats.compute import compute
+from switchboard.stats.definition import SubscriptionDef
+from switchboard.stats.render import Viewer, render
 from switchboard.stats.settings import StatsSettings
 from switchboard.stats.snapshot import Snapshot
+from switchboard.users.models import Privilege
 
 log = logging.getLogger(__name__)
 
 PROVIDER_KEY = "stats"
+DEFINITIONS_KEPT = 512
+CACHE_ENTRIES = 50_000
+
+
+@dataclass
+class _Rendered:
+    """Bodies rendered from one snapshot during one second, by (definition, scope)."""
+
+    snapshot: Snapshot
+    second: int
+    bodies: dict[tuple[Any, ...], bytes] = field(default_factory=dict)
+
+
+@dataclass
+class SubscriptionView:
+    """What a data request needs of a subscription (cached for a couple of seconds)."""
+
+    id: str
+    created_at: datetime
+    polled_at: datetime
+    definition: dict[str, Any]
 
 
 class StatsEngine:
@@ -36,6 +64,54 @@ class StatsEngine:
         self._viewed: dict[str, float] = {}
         # number of snapshot computations, per tenant (benchmarks and tests read it)
         self.computations: dict[str, int] = {}
+        self._rendered: dict[str, _Rendered] = {}
+        self._definitions: OrderedDict[str, SubscriptionDef] = OrderedDict()
+        # bodies actually rendered (the rest were served from the cache)
+        self.renders = 0
+        # short-lived caches of the data requests' lookups (token -> principal,
+        # token id -> subscription); this process drops an entry as soon as it changes it
+        self._principals: dict[str, tuple[float, Any]] = {}
+        self._subscriptions: dict[str, tuple[float, SubscriptionView]] = {}
+
+    # ---- lookups cached for a few seconds ------------------------------------------------
+
+    def cached_principal(self, digest: str) -> Any:
+        hit = self._principals.get(digest)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def remember_principal(self, digest: str, principal: Any) -> None:
+        if self.settings.lookup_cache_seconds <= 0:
+            return
+        if len(self._principals) > CACHE_ENTRIES:
+            self._principals.clear()
+        self._principals[digest] = (
+            time.monotonic() + self.settings.lookup_cache_seconds,
+            principal,
+        )
+
+    def forget_principal(self, digest: str) -> None:
+        self._principals.pop(digest, None)
+
+    def cached_subscription(self, token_id: str) -> SubscriptionView | None:
+        hit = self._subscriptions.get(token_id)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def remember_subscription(self, token_id: str, view: SubscriptionView) -> None:
+        if self.settings.lookup_cache_seconds <= 0:
+            return
+        if len(self._subscriptions) > CACHE_ENTRIES:
+            self._subscriptions.clear()
+        self._subscriptions[token_id] = (
+            time.monotonic() + self.settings.lookup_cache_seconds,
+            view,
+        )
+
+    def forget_subscription(self, token_id: str) -> None:
+        self._subscriptions.pop(token_id, None)
 
     # ---- reading ----------------------------------------------------------------------
 
@@ -59,7 +135,13 @@ class StatsEngine:
 
     async def _compute(self, rt: Runtime, tenant_id: str) -> Snapshot | None:
         async with rt.db.read() as s:
-            snap = await compute(s, tenant_id, now=utcnow(), settings=self.settings)
+            snap = await compute(
+                s,
+                tenant_id,
+                now=utcnow(),
+                settings=self.settings,
+                previous=self._snapshots.get(tenant_id),
+            )
         self.computations[tenant_id] = self.computations.get(tenant_id, 0) + 1
         if snap is None:
             self._snapshots.pop(tenant_id, None)
@@ -98,6 +180,47 @@ class StatsEngine:
             snap = await self.refresh(rt, tenant_id)
         return snap
 
+    # ---- rendering ----------------------------------------------------------------------
+
+    def _definition(self, key: str, raw: dict[str, Any]) -> SubscriptionDef:
+        found = self._definitions.get(key)
+        if found is None:
+            found = SubscriptionDef.model_validate(raw)
+            self._definitions[key] = found
+            while len(self._definitions) > DEFINITIONS_KEPT:
+                self._definitions.popitem(last=False)
+        else:
+            self._definitions.move_to_end(key)
+        return found
+
+    def render_json(
+        self, snap: Snapshot, definition: dict[str, Any], viewer: Viewer, now: datetime
+    ) -> bytes:
+        """The data body of a subscription, as JSON. Viewers with the same definition and
+        the same scope (teams, privileges) share one rendering per snapshot and second."""
+        key = json.dumps(definition, sort_keys=True, separators=(",", ":"))
+        scope = (
+            key,
+            snap.supervised.get(viewer.user_id, frozenset()),
+            snap.user_team.get(viewer.user_id),
+            Privilege.STATS_SERVICES in viewer.privileges,
+            Privilege.STATS_AGENTS in viewer.privileges,
+        )
+        second = int(now.timestamp())
+        cache = self._rendered.get(snap.tenant_id)
+        if cache is None or cache.snapshot is not snap or cache.second != second:
+            cache = _Rendered(snap, second)
+            self._rendered[snap.tenant_id] = cache
+        body = cache.bodies.get(scope)
+        if body is None:
+            parsed = self._definition(key, definition)
+            body = json.dumps(
+                render(snap, parsed, viewer, now), separators=(",", ":"), ensure_ascii=False
+            ).encode()
+            cache.bodies[scope] = body
+            self.renders += 1
+        return body
+
     def forget(self, older_than_seconds: float) -> None:
         """Drop the snapshots of tenants nobody watched for a while (memory)."""
         limit = time.monotonic() - older_than_seconds
@@ -105,6 +228,7 @@ class StatsEngine:
             if at < limit:
                 del self._viewed[tenant_id]
                 self._snapshots.pop(tenant_id, None)
+                self._rendered.pop(tenant_id, None)
 
     async def close(self) -> None:
         tasks = list(self._tasks.values())

@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from switchboard.stats import definition as d
@@ -301,13 +300,29 @@ def _matches(value: str, flt: d.RowFilter) -> bool:
 def _sorted(rows: list[Row], order: Sequence[d.OrderKey]) -> list[Row]:
     """Stable multi-key sort; numbers compare as numbers; empty values always last."""
     for key in reversed(order):
-        filled = [r for r in rows if r.get(key.by, "") != ""]
-        empty = [r for r in rows if r.get(key.by, "") == ""]
-        if all(_number(r[key.by]) is not None for r in filled):
-            filled.sort(key=lambda r: _number(r[key.by]) or 0.0, reverse=key.desc)
+        by = key.by
+        filled: list[tuple[float, Row]] = []
+        texts: list[Row] = []
+        empty: list[Row] = []
+        numeric = True
+        for r in rows:
+            v = r.get(by, "")
+            if v == "":
+                empty.append(r)
+                continue
+            texts.append(r)
+            if numeric:
+                n = _number(v)
+                if n is None:
+                    numeric = False
+                else:
+                    filled.append((n, r))
+        if numeric:
+            filled.sort(key=lambda p: p[0], reverse=key.desc)
+            rows = [r for _n, r in filled] + empty
         else:
-            filled.sort(key=lambda r: r[key.by].lower(), reverse=key.desc)
-        rows = filled + empty
+            texts.sort(key=lambda r: r[by].lower(), reverse=key.desc)
+            rows = texts + empty
     return rows
 
 
@@ -322,26 +337,39 @@ def _finish(rows: list[Row], grid: d.Grid) -> list[Row]:
     return rows
 
 
-def _row(columns: Sequence[d.Column], value: Callable[[str, Sequence[str] | None], str]) -> Row:
-    out: Row = {}
-    for col in columns:
-        if col.stat == "SUM":
-            out[col.id] = _sum(value(name, col.dispositions) for name in col.sum_of)
-        else:
-            out[col.id] = value(col.stat, col.dispositions)
+Getter = Callable[[Any, datetime, Sequence[str] | None], str]
+
+
+def _compile(
+    columns: Sequence[d.Column], table: dict[str, Getter]
+) -> list[tuple[str, Getter | None, Sequence[str] | None, list[Getter]]]:
+    """Per column: its id, the getter (None for SUM), its dispositions, the summed getters."""
+    none: Getter = lambda _x, _n, _d: ""  # noqa: E731
+    return [
+        (
+            col.id,
+            None if col.stat == "SUM" else table.get(col.stat, none),
+            col.dispositions,
+            [table.get(n, none) for n in col.sum_of],
+        )
+        for col in columns
+    ]
+
+
+def _rows(
+    items: Iterable[Any], columns: Sequence[d.Column], table: dict[str, Getter], now: datetime
+) -> list[Row]:
+    plan = _compile(columns, table)
+    out: list[Row] = []
+    for item in items:
+        row: Row = {}
+        for cid, getter, dispositions, summed in plan:
+            if getter is None:
+                row[cid] = _sum(g(item, now, dispositions) for g in summed)
+            else:
+                row[cid] = getter(item, now, dispositions)
+        out.append(row)
     return out
-
-
-def _service_cell(
-    group: ServiceGroup, now: datetime, name: str, dispositions: Sequence[str] | None
-) -> str:
-    return service_value(name, group, now, dispositions)
-
-
-def _agent_cell(
-    agent: AgentStats, now: datetime, name: str, dispositions: Sequence[str] | None
-) -> str:
-    return agent_value(name, agent, now, dispositions)
 
 
 def _service_rows(snap: Snapshot, grid: d.Grid, now: datetime) -> list[Row]:
@@ -349,11 +377,8 @@ def _service_rows(snap: Snapshot, grid: d.Grid, now: datetime) -> list[Row]:
         services = [snap.services_by_id[i] for i in grid.service_ids if i in snap.services_by_id]
     else:
         services = [s for s in snap.services if s.enabled]
-    rows = []
-    for svc in services:
-        group = ServiceGroup([svc], [snap.agents[i] for i in svc.agent_indexes])
-        rows.append(_row(grid.columns, partial(_service_cell, group, now)))
-    return _finish(rows, grid)
+    groups = [ServiceGroup([svc], [snap.agents[i] for i in svc.agent_indexes]) for svc in services]
+    return _finish(_rows(groups, grid.columns, _SERVICE, now), grid)
 
 
 def visible_agents(snap: Snapshot, viewer: Viewer, grid: d.Grid) -> list[AgentStats]:
@@ -377,10 +402,7 @@ def visible_agents(snap: Snapshot, viewer: Viewer, grid: d.Grid) -> list[AgentSt
 
 
 def _agent_rows(snap: Snapshot, viewer: Viewer, grid: d.Grid, now: datetime) -> list[Row]:
-    rows = [
-        _row(grid.columns, partial(_agent_cell, a, now)) for a in visible_agents(snap, viewer, grid)
-    ]
-    return _finish(rows, grid)
+    return _finish(_rows(visible_agents(snap, viewer, grid), grid.columns, _AGENT, now), grid)
 
 
 def _totals(snap: Snapshot, app: d.App, now: datetime) -> dict[str, str]:

@@ -16,6 +16,13 @@ class StatsSettings(BaseSettings):
     # a tenant's snapshot is recomputed at most this often (and about this often while
     # somebody watches it); every viewer of the tenant reads the same snapshot
     refresh_seconds: float = 1.0
+    # the day's counters (arrivals, answers, abandons, handled, dispositions, outbound)
+    # are summed again at most this often; states, queues and durations every refresh
+    day_refresh_seconds: float = 5.0
+    # a data request's token and subscription are looked up in the database at most this
+    # often per process (a logout or a new subscription elsewhere shows within this delay;
+    # in the same process at once); 0 disables the cache
+    lookup_cache_seconds: float = 3.0
     # a subscription nobody polled for this long is inactive and is deleted
     subscription_idle_seconds: float = 600.0
     # ``polled_at`` of a subscription is written at most this often (not on every poll)
@@ -32,5 +39,7 @@ class StatsSettings(BaseSettings):
     messages_retention_days: int = 30
     # the width of one point of the wallboard's day chart (GET /statsapi/history)
     chart_bucket_seconds: int = 300
+    # the chart is recomputed at most this often (it moves in 5-minute steps anyway)
+    chart_refresh_seconds: float = 30.0
     # how often the worker deletes idle subscriptions and old team messages
     cleanup_seconds: float = 60.0

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from switchboard.stats.series import Series
 
@@ -121,6 +122,11 @@ class Snapshot:
     messages: list[MessageRow]
     series: dict[str, Series] = field(default_factory=dict)
     series_all: Series | None = None
+    series_at: datetime = field(default_factory=lambda: datetime.min.replace(tzinfo=UTC))
+    # when the day's counters were last summed (they are reused in between)
+    day_at: datetime = field(default_factory=lambda: datetime.min.replace(tzinfo=UTC))
+    # the configuration it was built on (switchboard.stats.compute.Config), reused
+    config: Any = None
     compute_seconds: float = 0.0
     services_by_id: dict[str, ServiceStats] = field(default_factory=dict)
     agents_by_team: dict[str, list[int]] = field(default_factory=dict)

@@ -19,6 +19,7 @@ from switchboard.api.statsapi.deps import (
 from switchboard.auth import actions as auth_actions
 from switchboard.auth.service import principal_from_token
 from switchboard.core.errors import DomainError, Invalid, Unauthorized
+from switchboard.core.security import token_digest
 from switchboard.stats.engine import get_engine
 from switchboard.users.models import Privilege
 
@@ -131,7 +132,9 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     token = request_token(request)
     if token:
-        await auth_actions.revoke(runtime(request), token)
+        rt = runtime(request)
+        await auth_actions.revoke(rt, token)
+        get_engine(rt).forget_principal(token_digest(token))
     response = JSONResponse({})
     args = _cookie_args(request)
     for name in (TOKEN_COOKIE, TENANT_COOKIE, LOGIN_COOKIE):

@@ -12,6 +12,8 @@ from switchboard.api.common import bearer_token
 from switchboard.auth.service import Principal, principal_from_token
 from switchboard.core.errors import Unauthorized
 from switchboard.core.runtime import Runtime
+from switchboard.core.security import token_digest
+from switchboard.stats.engine import get_engine
 from switchboard.users.models import Privilege
 
 TOKEN_COOKIE = "X-STATSAPI-TOKEN"
@@ -36,7 +38,15 @@ async def stats_principal(request: Request) -> Principal:
             "Not authenticated: log in with POST /statsapi/auth or send "
             "Authorization: Bearer <access token>"
         )
-    principal = await principal_from_token(runtime(request), token, TOKEN_KINDS)
+    rt = runtime(request)
+    engine = get_engine(rt)
+    digest = token_digest(token)
+    cached: Principal | None = engine.cached_principal(digest)
+    if cached is not None:
+        principal = cached
+    else:
+        principal = await principal_from_token(rt, token, TOKEN_KINDS)
+        engine.remember_principal(digest, principal)
     principal.require(Privilege.STATS_API)
     return principal
 
