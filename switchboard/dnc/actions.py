@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import Table, delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.core.db import utcnow
-from switchboard.core.errors import Conflict, Forbidden, Invalid
+from switchboard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from switchboard.core.runtime import Runtime
 from switchboard.dnc import phones
 from switchboard.dnc.bulk import fast_insert
@@ -80,6 +81,20 @@ def parse_keys(body: Any) -> list[str]:
         else:
             raise Invalid(f'Item {pos} must be an object with a "key"')
     return keys
+
+
+async def _lock(s: AsyncSession, tenant_id: str, name: str) -> DncList:
+    """The list, locked: changes to one list's entries are serialised."""
+    found = (
+        await s.execute(
+            select(DncList)
+            .where(DncList.tenant_id == tenant_id, DncList.name == name)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"Do Not Call list not found: {name}")
+    return found
 
 
 def _writable(dnc: DncList) -> None:
@@ -162,7 +177,7 @@ async def add(
     """Append entries; duplicates (in the body or already listed) are ignored."""
     result = BulkResult()
     async with rt.db.write() as s:
-        dnc = await get_list_or_raise(session=s, tenant_id=tenant_id, name=name)
+        dnc = await _lock(s, tenant_id, name)
         if not force:
             _writable(dnc)
         rows = _rows(dnc, items, rt.settings.default_phone_region, result)
@@ -177,19 +192,20 @@ async def replace_all(
     """Replace every entry in one transaction; returns the number inserted."""
     result = BulkResult()
     async with rt.db.write() as s:
-        dnc = await get_list_or_raise(session=s, tenant_id=tenant_id, name=name)
+        dnc = await _lock(s, tenant_id, name)
         if not force:
             _writable(dnc)
         rows = _rows(dnc, items, rt.settings.default_phone_region, result)
         await s.execute(delete(DncEntry).where(DncEntry.list_id == dnc.id))
-        result.count = await fast_insert(s, _table(), COLUMNS, rows, ignore_conflicts=True)
+        # the list is locked and emptied and the rows are distinct: nothing can conflict
+        result.count = await fast_insert(s, _table(), COLUMNS, rows)
     await rt.bus.publish(dnc_topic(tenant_id), "")
     return result
 
 
 async def delete_all(rt: Runtime, *, tenant_id: str, name: str) -> int:
     async with rt.db.write() as s:
-        dnc = await get_list_or_raise(session=s, tenant_id=tenant_id, name=name)
+        dnc = await _lock(s, tenant_id, name)
         _writable(dnc)
         res = await s.execute(delete(DncEntry).where(DncEntry.list_id == dnc.id))
         deleted = int(getattr(res, "rowcount", 0) or 0)
@@ -200,7 +216,7 @@ async def delete_all(rt: Runtime, *, tenant_id: str, name: str) -> int:
 async def delete_keys(rt: Runtime, *, tenant_id: str, name: str, keys: Sequence[str]) -> BulkResult:
     result = BulkResult()
     async with rt.db.write() as s:
-        dnc = await get_list_or_raise(session=s, tenant_id=tenant_id, name=name)
+        dnc = await _lock(s, tenant_id, name)
         _writable(dnc)
         values: dict[str, str] = {}
         for pos, raw in enumerate(keys):
@@ -233,6 +249,7 @@ async def add_number(
 ) -> None:
     """Put one number on an internal list (a "do not call" disposition)."""
     async with rt.db.write() as s:
+        await s.execute(select(DncList.id).where(DncList.id == list_id).with_for_update())
         await fast_insert(
             s,
             _table(),

@@ -63,16 +63,18 @@ async def fast_insert(
     added = 0
     if dialect.name == "postgresql":
         arrays = ", ".join(f"${i + 1}::{c.type.compile(dialect)}[]" for i, c in enumerate(cols))
-        # names come from our models; every value is a bound parameter
-        sql = (
-            f'WITH ins AS (INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays})'  # noqa: S608
-            f"{conflict} RETURNING 1) SELECT count(*) FROM ins"
-        )
+        # names come from our models; every value is a bound parameter. Counting the rows
+        # that ON CONFLICT kept costs a RETURNING; without conflicts every row is inserted.
+        insert = f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays})'  # noqa: S608
+        sql = f"WITH ins AS ({insert}{conflict} RETURNING 1) SELECT count(*) FROM ins"  # noqa: S608
         for start in range(0, len(rows), chunk):
             converted = [convert(r) for r in rows[start : start + chunk]]
             params = tuple(list(col) for col in zip(*converted, strict=True))
-            result = await conn.exec_driver_sql(sql, params)
-            added += int(result.scalar_one())
+            if ignore_conflicts:
+                added += int((await conn.exec_driver_sql(sql, params)).scalar_one())
+            else:
+                await conn.exec_driver_sql(insert, params)
+                added += len(converted)
         return added
     marks = ", ".join("?" for _ in cols)
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}){conflict}'  # noqa: S608
