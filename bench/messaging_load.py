@@ -145,10 +145,19 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def setup_tenant(settings: Any) -> tuple[Any, str, str]:
+    from switchboard.core.bus import make_bus
+    from switchboard.core.db import Database
     from switchboard.core.runtime import Runtime
+    from switchboard.core.security import configure_hashing
     from switchboard.tenants.demo import create_demo_tenant
 
-    rt = Runtime.create(settings)
+    configure_hashing(settings.argon2_time_cost, settings.argon2_memory_kib)
+    # a small pool: the database's connections are shared with the server under test
+    rt = Runtime(
+        settings=settings,
+        db=Database(settings.database_url, pool_size=4),
+        bus=make_bus(settings.redis_url, settings.bus_prefix),
+    )
     await rt.start()
     domain = f"bench{secrets.token_hex(4)}.example.test"
     creds = await create_demo_tenant(
@@ -203,13 +212,17 @@ async def run(args: argparse.Namespace, settings: Any, workdir: Path) -> dict[st
         # the bench's customers poll continuously; a long abandon timeout is harmless
         SWITCHBOARD_CHAT_POLL_ABANDON_SECONDS="600",
     )
+    if args.async_cursor_commit:
+        env["SWITCHBOARD_CHAT_ASYNC_CURSOR_COMMIT"] = "true"
     if redis_url:
         env["SWITCHBOARD_REDIS_URL"] = redis_url
     else:
         env.pop("SWITCHBOARD_REDIS_URL", None)
+    profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
     server = subprocess.Popen(
         [
             sys.executable,
+            *profile,
             "-m",
             "uvicorn",
             "switchboard.asgi:app",
@@ -236,6 +249,7 @@ async def run(args: argparse.Namespace, settings: Any, workdir: Path) -> dict[st
         "bus": "redis" if redis_url else "in-process",
         "workers": args.workers,
         "hold_seconds": args.hold,
+        "async_cursor_commit": args.async_cursor_commit,
     }
     try:
         await wait_ready(port)
@@ -303,6 +317,84 @@ class Customer:
         return events
 
 
+async def bulk_create(rt: Any, tenant_id: str, customers: list[Customer]) -> None:
+    """Queued chats written straight to the database (what ``POST chats`` stores), so
+    that setting up 10,000 customers does not dominate the run."""
+    from sqlalchemy import insert, select
+
+    from switchboard.chats.actions import scenario_party_id
+    from switchboard.chats.models import ChatEvent, ChatParty, ChatSession
+    from switchboard.core.db import new_id, utcnow
+    from switchboard.scenarios.models import ScenarioEntry
+
+    async with rt.db.read() as s:
+        entry = (
+            await s.execute(
+                select(ScenarioEntry).where(
+                    ScenarioEntry.tenant_id == tenant_id, ScenarioEntry.app_id == "test"
+                )
+            )
+        ).scalar_one()
+    for start in range(0, len(customers), 500):
+        batch = customers[start : start + 500]
+        now = utcnow()
+        sessions, parties, events = [], [], []
+        for c in batch:
+            c.chat_id = new_id()
+            key = c.headers["Authorization"].rsplit("clientId=", 1)[1]
+            sessions.append(
+                {
+                    "id": c.chat_id,
+                    "tenant_id": tenant_id,
+                    "giid": new_id(),
+                    "entry_id": entry.id,
+                    "service_id": entry.service_id,
+                    "client_key": key,
+                    "active_client_key": key,
+                    "state": "queued",
+                    "priority": 0,
+                    "requested_skills": {},
+                    "parameters": {"FIRST_NAME": "Bench"},
+                    "last_seq": 1,
+                    "client_cursor": 0,
+                    "created_at": now,
+                    "queued_at": now,
+                    "last_client_activity_at": now,
+                    "last_poll_at": now,
+                    "poll_abandon_seconds": 600,
+                    "inactivity_warning_seconds": entry.inactivity_warning_seconds,
+                    "inactivity_timeout_seconds": entry.inactivity_timeout_seconds,
+                }
+            )
+            for pid, kind in ((c.chat_id, "customer"), (scenario_party_id(c.chat_id), "scenario")):
+                parties.append(
+                    {
+                        "id": pid,
+                        "chat_id": c.chat_id,
+                        "tenant_id": tenant_id,
+                        "type": kind,
+                        "display_name": kind,
+                        "joined_at": now,
+                    }
+                )
+            events.append(
+                {
+                    "chat_id": c.chat_id,
+                    "tenant_id": tenant_id,
+                    "seq": 1,
+                    "direction": "server",
+                    "event_type": "chat_session_status",
+                    "party_id": scenario_party_id(c.chat_id),
+                    "payload": {"event": "chat_session_status", "state": "queued", "ewt": "0"},
+                    "created_at": now,
+                }
+            )
+        async with rt.db.write() as s:
+            await s.execute(insert(ChatSession), sessions)
+            await s.execute(insert(ChatParty), parties)
+            await s.execute(insert(ChatEvent), events)
+
+
 async def gather_limited(coros: list[Any], limit: int) -> None:
     sem = asyncio.Semaphore(limit)
 
@@ -329,8 +421,11 @@ async def exercise(
 
     customers = [Customer(port, domain, i) for i in range(args.customers)]
     t0 = time.monotonic()
-    await gather_limited([c.start() for c in customers], 64)
-    result["chats_created_per_s"] = round(len(customers) / (time.monotonic() - t0), 1)
+    http_created = customers[: args.http_chats]
+    await gather_limited([c.start() for c in http_created], 64)
+    if http_created:
+        result["post_chats_per_s"] = round(len(http_created) / (time.monotonic() - t0), 1)
+    await bulk_create(rt, tenant_id, customers[args.http_chats :])
     # drain each chat's first events (its queued status) so the next poll is held
     await gather_limited([c.poll() for c in customers], 256)
 
@@ -452,9 +547,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--active", type=int, default=int(os.environ.get("BENCH_ACTIVE", 200)))
     p.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 10)))
     p.add_argument("--senders", type=int, default=32, help="concurrent agent-side senders")
+    p.add_argument(
+        "--http-chats",
+        type=int,
+        default=200,
+        help="how many chats are created through POST chats (the rest straight in the DB)",
+    )
     p.add_argument("--workers", type=int, default=1, help="server worker processes")
     p.add_argument("--hold", type=float, default=10.0, help="long-poll hold (seconds)")
-    p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    p.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="an empty scratch database (default: SQLite in a temporary folder)",
+    )
+    p.add_argument("--profile", help="write a cProfile of the server to this file")
+    p.add_argument(
+        "--async-cursor-commit",
+        action="store_true",
+        help="PostgreSQL: cursor claims without WAL flush (SWITCHBOARD_CHAT_ASYNC_CURSOR_COMMIT)",
+    )
     p.add_argument(
         "--redis-url",
         default=os.environ.get("BENCH_REDIS_URL"),
@@ -462,6 +573,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     args.active = min(args.active, args.customers)
+    args.http_chats = min(args.http_chats, args.customers)
     return args
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select, update
 
+from switchboard.api.messaging.auth import clear_cache
 from switchboard.chats import actions
 from switchboard.core.runtime import Runtime
 from switchboard.scenarios.models import HoursOfOperation, ScenarioEntry
@@ -134,6 +135,7 @@ async def update_entry(rt: Runtime, tenant: TenantInfo, **values: Any) -> None:
             .where(ScenarioEntry.tenant_id == tenant.tenant_id, ScenarioEntry.app_id == "test")
             .values(**values)
         )
+    clear_cache()  # the API caches entries for a moment
 
 
 async def set_hours(rt: Runtime, tenant: TenantInfo, **values: Any) -> None:
@@ -147,6 +149,7 @@ async def set_hours(rt: Runtime, tenant: TenantInfo, **values: Any) -> None:
             .where(ScenarioEntry.tenant_id == tenant.tenant_id, ScenarioEntry.app_id == "test")
             .values(hours_id=hours.id)
         )
+    clear_cache()
 
 
 async def set_tenant_setting(rt: Runtime, tenant: TenantInfo, key: str, value: Any) -> None:
@@ -154,3 +157,4 @@ async def set_tenant_setting(rt: Runtime, tenant: TenantInfo, key: str, value: A
         row = await s.get(Tenant, tenant.tenant_id)
         assert row is not None
         row.settings = {**(row.settings or {}), key: value}
+    clear_cache()

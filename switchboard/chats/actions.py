@@ -744,9 +744,13 @@ async def fire_timers(rt: Runtime, *, limit: int = 100) -> int:
                 continue
             was_waiting = chat.state in ("queued", "connecting")
             if chat.poll_deadline_at is not None and chat.poll_deadline_at <= now:
-                if _poll_held(chat, now):
-                    # a poll is being held right now: the client is there
-                    chat.poll_deadline_at = now + timedelta(seconds=chat.poll_abandon_seconds)
+                # the deadline is a hint: polls record only ``last_poll_at``
+                alive_until = (chat.last_poll_at or chat.created_at) + timedelta(
+                    seconds=chat.poll_abandon_seconds
+                )
+                if _poll_held(chat, now) or alive_until > now:
+                    # a poll is held right now, or the client polled lately: it is there
+                    chat.poll_deadline_at = max(alive_until, chat.poll_lease_until or now)
                     continue
                 reason = "abandoned" if chat.connected_at is None else "client_gone"
                 seq = await _end(

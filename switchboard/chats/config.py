@@ -19,8 +19,9 @@ class ChatSettings(BaseSettings):
     # a client that has not polled for this long is gone and its chat ends; a tenant
     # may override it with its setting ``chat_poll_abandon_seconds``
     poll_abandon_seconds: int = 120
-    # how long a poll lease outlives the hold (a crashed process's lease then expires)
-    poll_lease_grace_seconds: float = 5.0
+    # PostgreSQL: commit cursor claims without waiting for the WAL flush (faster; after
+    # a database crash the last claims may be redone, i.e. events delivered twice)
+    async_cursor_commit: bool = False
     # the timers worker's period
     worker_interval_seconds: float = 1.0
     # relayed signaling rows are purged after this many seconds
@@ -29,6 +30,8 @@ class ChatSettings(BaseSettings):
     default_handle_seconds: int = 180
     # how many recent chats the EWT averages
     handle_time_sample: int = 50
+    # the Messaging API caches tenants and entries this long (0: no cache)
+    auth_cache_seconds: float = 2.0
     max_parameters: int = 100
     max_events_per_request: int = 100
     max_events_per_answer: int = 500

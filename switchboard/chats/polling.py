@@ -9,8 +9,9 @@ state:
   the same events exactly one wins, the other re-reads.
 * ``poll_lease_id`` / ``poll_lease_until`` — at most one poll is held per session,
   in any process: a poll takes the lease with a conditional ``UPDATE``; a poll that
-  finds the lease taken answers 400/5509. Leases expire (hold + grace) so a crashed
-  process cannot block a session for long.
+  finds the lease taken answers 400/5509. A lease ends with its hold: the client's next
+  poll finds it free, so an empty answer writes nothing, and a crashed process cannot
+  block a session for longer than a hold.
 
 A held poll keeps no database session: it listens on the bus (``chat_topic``), re-reads
 the database when woken and once more before answering empty (so a wake-up lost by the
@@ -32,12 +33,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, case, or_, select, update
+from sqlalchemy import CursorResult, and_, case, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.chats import events as ev
 from switchboard.chats.config import chat_settings
@@ -141,8 +143,27 @@ def _deadline(now: datetime, abandon_seconds: int) -> Any:
     )
 
 
-async def _update(rt: Runtime, *conditions: Any, values: dict[str, Any]) -> bool:
+@contextlib.asynccontextmanager
+async def _bookkeeping(rt: Runtime, *, durable: bool = False) -> AsyncIterator[AsyncSession]:
+    """A write transaction for the delivery state (lease, cursor, last poll).
+
+    The events themselves are committed durably by their writers. Lease changes (and,
+    with ``async_cursor_commit``, cursor claims) skip PostgreSQL's WAL flush: a
+    database *crash* could forget the last fraction of a second of them (a lease then
+    simply expires; a cursor moves back and those events are delivered again), and in
+    exchange a poll costs no fsync. SQLite in WAL mode with ``synchronous=NORMAL``
+    already behaves so.
+    """
     async with rt.db.write() as s:
+        if not durable and not rt.db.is_sqlite:
+            await s.execute(text("SET LOCAL synchronous_commit = off"))
+        yield s
+
+
+async def _update(
+    rt: Runtime, *conditions: Any, values: dict[str, Any], durable: bool = False
+) -> bool:
+    async with _bookkeeping(rt, durable=durable) as s:
         result = await s.execute(
             update(ChatSession)
             .where(*conditions)
@@ -177,40 +198,48 @@ async def _claim(
     ]
     values: dict[str, Any] = {"client_cursor": new_cursor}
     if lease_id is not None:
-        conds += [ChatSession.poll_lease_id == lease_id, ChatSession.poll_lease_until > now]
+        # ours until someone else takes it (it may have just expired: the final look)
+        conds.append(ChatSession.poll_lease_id == lease_id)
         values.update(poll_lease_id=None, poll_lease_until=None)
     elif require_free_lease:
         conds.append(_lease_free(now))
     if lease_id is not None or require_free_lease:
         values.update(last_poll_at=now, poll_deadline_at=_deadline(now, snap.abandon_seconds))
-    return await _update(rt, *conds, values=values)
+    durable = not chat_settings(rt).async_cursor_commit
+    return await _update(rt, *conds, values=values, durable=durable)
 
 
-async def _release(rt: Runtime, *, chat_id: str, lease_id: str, abandon_seconds: int) -> None:
+async def _release(
+    rt: Runtime, *, chat_id: str, lease_id: str, abandon_seconds: int
+) -> _Snap | None:
+    """Give the lease up; the session's state after that (None: it was not ours)."""
     now = utcnow()
-    await _update(
-        rt,
-        ChatSession.id == chat_id,
-        ChatSession.poll_lease_id == lease_id,
-        values={
-            "poll_lease_id": None,
-            "poll_lease_until": None,
-            "last_poll_at": now,
-            "poll_deadline_at": _deadline(now, abandon_seconds),
-        },
+    stmt = (
+        update(ChatSession)
+        .where(ChatSession.id == chat_id, ChatSession.poll_lease_id == lease_id)
+        .values(
+            poll_lease_id=None,
+            poll_lease_until=None,
+            last_poll_at=now,
+            poll_deadline_at=_deadline(now, abandon_seconds),
+        )
+        .returning(*_SNAP_COLUMNS)
+        .execution_options(synchronize_session=False)
     )
+    async with _bookkeeping(rt) as s:
+        row = (await s.execute(stmt)).one_or_none()
+    return _Snap(*row) if row is not None else None
 
 
 async def _preempt(rt: Runtime, *, chat_id: str, lease_id: str | None) -> None:
-    """Expire the held poll's lease: it will answer empty and claim nothing."""
+    """Take the lease from the held poll: it will answer empty and claim nothing."""
     if lease_id is None:
         return
-    now = utcnow()
     done = await _update(
         rt,
         ChatSession.id == chat_id,
         ChatSession.poll_lease_id == lease_id,
-        values={"poll_lease_until": now},
+        values={"poll_lease_id": None, "poll_lease_until": None},
     )
     if done:
         await rt.bus.publish(chat_topic(chat_id), "preempt")
@@ -225,7 +254,6 @@ async def _acquire(
 ) -> _Snap | None:
     """Take the poll lease of an active session of this client; its state, or None."""
     now = utcnow()
-    grace = chat_settings(rt).poll_lease_grace_seconds
     stmt = (
         update(ChatSession)
         .where(
@@ -237,14 +265,16 @@ async def _acquire(
         )
         .values(
             poll_lease_id=lease_id,
-            poll_lease_until=now + timedelta(seconds=hold + grace),
+            # the lease ends with the hold: the next poll of the client finds it free
+            # without the ending poll writing anything
+            poll_lease_until=now + timedelta(seconds=hold),
             # (the gone-client deadline is moved when the poll ends: a held poll is alive)
             last_poll_at=now,
         )
         .returning(*_SNAP_COLUMNS)
         .execution_options(synchronize_session=False)
     )
-    async with rt.db.write() as s:
+    async with _bookkeeping(rt) as s:
         row = (await s.execute(stmt)).one_or_none()
     return _Snap(*row) if row is not None else None
 
@@ -351,9 +381,8 @@ async def _hold(
             if not first:
                 position = max(cursor or 0, now_snap.client_cursor)
                 events = [e for e in events if e.seq > position]
-            lease_until = now_snap.lease_until
-            if now_snap.lease_id != lease_id or lease_until is None or lease_until <= utcnow():
-                released = True  # preempted (or expired): claim nothing
+            if now_snap.lease_id != lease_id:
+                released = True  # preempted, or expired and taken: claim nothing
                 return Answer([], position)
             if not events:
                 first = False
@@ -395,8 +424,10 @@ async def _hold(
                 return Answer([], position)  # nobody to answer: claim nothing
             # the customer's own events never need a re-read
             check = not payloads or any(not p.startswith("client:") for p in payloads)
-        # the final re-check: the bus may not have crossed processes
+        # the final re-check: the bus may not have crossed processes. An empty answer
+        # writes nothing: the lease has just expired by itself.
         found = await attempt()
+        released = True
         if found is not None:
             return found
         return Answer([], position)

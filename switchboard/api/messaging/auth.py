@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import and_, select
 
+from switchboard.chats.config import chat_settings
 from switchboard.core.errors import DomainError, Forbidden
 from switchboard.core.runtime import Runtime
 from switchboard.scenarios.models import ScenarioEntry
@@ -131,7 +133,37 @@ def tenant_candidates(request: Request) -> list[str]:
     return [c for c in out if c]
 
 
+_Found = tuple[Tenant | None, ScenarioEntry | None]
+_cache: dict[tuple[tuple[str, ...], str | None, str], tuple[float, _Found]] = {}
+_CACHE_MAX = 20_000
+
+
+def clear_cache() -> None:
+    """Forget the cached tenants and entries (they also expire on their own)."""
+    _cache.clear()
+
+
 async def _find(
+    rt: Runtime, names: list[str], tenant_id: str | None, app_id: str
+) -> tuple[Tenant | None, ScenarioEntry | None]:
+    """``_lookup`` behind a short cache: every Messaging request needs the tenant and
+    entry, which change rarely (a change applies within ``auth_cache_seconds``)."""
+    ttl = chat_settings(rt).auth_cache_seconds
+    if ttl <= 0:
+        return await _lookup(rt, names, tenant_id, app_id)
+    key = (tuple(names), tenant_id, app_id)
+    now = time.monotonic()
+    hit = _cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    found = await _lookup(rt, names, tenant_id, app_id)
+    if len(_cache) >= _CACHE_MAX:
+        _cache.clear()
+    _cache[key] = (now + ttl, found)
+    return found
+
+
+async def _lookup(
     rt: Runtime, names: list[str], tenant_id: str | None, app_id: str
 ) -> tuple[Tenant | None, ScenarioEntry | None]:
     """The tenant (by the first of ``names`` that exists, else by id) and its entry."""
