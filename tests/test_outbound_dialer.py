@@ -495,3 +495,33 @@ async def test_no_record_dialed_twice_across_processes(
     r = await client.get(f"{API}/campaign/Outbound Campaign/statistics", headers=h)
     assert r.json()["dialed"] == 43
     assert r.json()["busy"] == 43
+
+
+async def test_deleting_records_under_an_offer_frees_the_agent(
+    client: httpx.AsyncClient,
+    rt: Runtime,
+    tenant: TenantInfo,
+    admin_headers: dict[str, str],
+    carrier: Callable[[dict[str, list[str]]], None],
+) -> None:
+    h = admin_headers
+    await client.put(f"{API}/campaign/Outbound Campaign", json={"callingHours": ALL_DAY}, headers=h)
+    agent = await agent_login(client, tenant, "agent1")
+    await client.post(f"{API}/campaign/Outbound Campaign/start", headers=h)
+
+    async def offered() -> bool:
+        r = await client.get(f"{AGENT}/outbound/current", headers=agent)
+        return bool(r.json())
+
+    await until(offered, rt)
+    r = await client.get(f"{AGENT}/state", headers=agent)
+    assert r.json()["state"] == "busy"
+    r = await client.post(f"{API}/callinglist/deleteAll/list.csv", headers=h)
+    assert r.status_code == 200
+    r = await client.get(f"{AGENT}/outbound/current", headers=agent)
+    assert r.json() == []
+    r = await client.get(f"{AGENT}/state", headers=agent)
+    assert r.json()["state"] == "ready"
+    await client.post(f"{API}/campaign/Outbound Campaign/stop", headers=h)
+    r = await client.delete(f"{API}/campaign/Outbound Campaign", headers=h)
+    assert r.status_code == 204

@@ -153,11 +153,18 @@ async def update(rt: Runtime, *, tenant_id: str, name: str, data: CampaignFields
 
 
 async def delete_campaign(rt: Runtime, *, tenant_id: str, name: str) -> None:
+    """Delete a stopped campaign with its results and attempts (calls still in progress
+    end, their agents are freed)."""
+    from switchboard.dialer.actions import abandon, open_attempts
+    from switchboard.lists.models import CallAttempt
+
     async with rt.db.write() as s:
         c = await get_or_raise(session=s, tenant_id=tenant_id, name=name)
         if c.state == "RUNNING":
             raise Conflict(f"Campaign {name} is running: stop it first")
+        gone = await open_attempts(s, CallAttempt.campaign_id == c.id)
         await s.delete(c)
+    await abandon(rt, gone)
     await _published(rt, tenant_id)
 
 

@@ -435,3 +435,54 @@ async def auto_dispose(rt: Runtime, attempt_id: str) -> int:
         )
     await _after(rt, attempt_id, after)
     return 1
+
+
+# ---- attempts whose record or campaign is being deleted -----------------------------------
+
+
+@dataclass(frozen=True)
+class Open:
+    """An open attempt about to be deleted with its record or campaign."""
+
+    attempt_id: str
+    tenant_id: str
+    agent: str | None
+    state: str
+    campaign: str
+
+
+async def open_attempts(s: AsyncSession, *conditions: Any) -> list[Open]:
+    """The open attempts matching ``conditions`` (call before deleting them)."""
+    rows = await s.execute(
+        select(
+            CallAttempt.id,
+            CallAttempt.tenant_id,
+            CallAttempt.agent_user_id,
+            CallAttempt.state,
+            Campaign.name,
+        )
+        .join(Campaign, Campaign.id == CallAttempt.campaign_id)
+        .where(CallAttempt.state.in_(ACTIVE), *conditions)
+    )
+    return [Open(*row) for row in rows.all()]
+
+
+async def abandon(rt: Runtime, attempts: Sequence[Open]) -> None:
+    """After their rows were deleted: hang up their calls and free their agents."""
+    dialer = get_dialer(rt)
+    for a in attempts:
+        if a.state in ("dialing", "connected"):
+            await dialer.carrier.hangup(a.attempt_id)
+        if a.agent:
+            if a.state == "wrapup":
+                await dialer.pool.finish_wrap_up(tenant_id=a.tenant_id, user_id=a.agent)
+            else:
+                await dialer.pool.release(tenant_id=a.tenant_id, user_id=a.agent)
+            event = {
+                "type": "outbound_withdrawn",
+                "attemptId": a.attempt_id,
+                "campaign": a.campaign,
+                "state": "deleted",
+            }
+            await dialer.pool.notify(tenant_id=a.tenant_id, user_id=a.agent, event=event)
+        await rt.bus.publish(outbound_topic(a.tenant_id), a.attempt_id)

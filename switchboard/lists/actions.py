@@ -144,15 +144,29 @@ async def update_list(
 async def delete_list(rt: Runtime, *, tenant_id: str, name: str) -> None:
     async with rt.db.write() as s:
         defn = await _lock(s, tenant_id, name)
-        await _erase(s, defn)
+        gone = await _erase(s, defn)
         await s.delete(defn)
+    await _abandon(rt, gone)
     await _published(rt, tenant_id)
 
 
-async def _erase(s: AsyncSession, defn: CallingList) -> None:
+async def _erase(s: AsyncSession, defn: CallingList) -> list[Any]:
+    """Delete the list's records, results and attempts; returns the open attempts."""
+    from switchboard.dialer.actions import open_attempts
+
+    gone = await open_attempts(s, CallAttempt.list_id == defn.id)
     await s.execute(delete(CallAttempt).where(CallAttempt.list_id == defn.id))
     await s.execute(delete(RecordResult).where(RecordResult.list_id == defn.id))
     await s.execute(delete(CallingRecord).where(CallingRecord.list_id == defn.id))
+    return gone
+
+
+async def _abandon(rt: Runtime, gone: list[Any]) -> None:
+    """Calls and offers of deleted records end; their agents are freed."""
+    if gone:
+        from switchboard.dialer.actions import abandon
+
+        await abandon(rt, gone)
 
 
 async def add_record(rt: Runtime, *, tenant_id: str, name: str, body: Any) -> None:
@@ -270,10 +284,11 @@ async def delete_all(rt: Runtime, *, tenant_id: str, name: str) -> None:
     async with rt.db.write() as s:
         defn = await _lock(s, tenant_id, name)
         _writable(defn)
-        await _erase(s, defn)
+        gone = await _erase(s, defn)
         await s.execute(
             update(campaign_lists).where(campaign_lists.c.list_id == defn.id).values(next_idx=0)
         )
         defn.next_index = 0
         defn.updated_at = utcnow()
+    await _abandon(rt, gone)
     await _published(rt, tenant_id)
