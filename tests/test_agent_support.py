@@ -65,20 +65,49 @@ async def configure(
             )
 
 
-async def set_entry(
+async def entry_for(
     rt: Runtime, tenant: TenantInfo, *, skills: dict[str, int] | None = None, priority: int = 0
-) -> None:
+) -> str:
+    """The app id of a scenario entry like the demo's ``test`` one but with these
+    requested skills and priority (created once; entries are cached by the server)."""
+    if not skills and not priority:
+        return "test"
+    app_id = f"t-p{priority}-" + "-".join(f"{k}{v}" for k, v in sorted((skills or {}).items()))
     async with rt.db.write() as s:
-        await s.execute(
-            update(ScenarioEntry)
-            .where(ScenarioEntry.tenant_id == tenant.tenant_id, ScenarioEntry.app_id == "test")
-            .values(requested_skills=skills or {}, priority=priority)
-        )
+        base = (
+            await s.execute(
+                select(ScenarioEntry).where(
+                    ScenarioEntry.tenant_id == tenant.tenant_id, ScenarioEntry.app_id == "test"
+                )
+            )
+        ).scalar_one()
+        found = (
+            await s.execute(
+                select(ScenarioEntry.id).where(
+                    ScenarioEntry.tenant_id == tenant.tenant_id, ScenarioEntry.app_id == app_id
+                )
+            )
+        ).first()
+        if found is None:
+            s.add(
+                ScenarioEntry(
+                    tenant_id=tenant.tenant_id,
+                    app_id=app_id,
+                    name=app_id,
+                    service_id=base.service_id,
+                    hours_id=base.hours_id,
+                    expected_parameters=base.expected_parameters,
+                    requested_skills=dict(skills or {}),
+                    priority=priority,
+                    widget_configuration={},
+                )
+            )
+    return app_id
 
 
-def mobile_headers(client_id: str) -> dict[str, str]:
+def mobile_headers(client_id: str, app_id: str = "test") -> dict[str, str]:
     return {
-        "Authorization": f'MOBILE-API-140-327-PLAIN appId="test", clientId="{client_id}"',
+        "Authorization": f'MOBILE-API-140-327-PLAIN appId="{app_id}", clientId="{client_id}"',
         "UserAgent": "MobileClient",
     }
 
@@ -94,24 +123,25 @@ async def new_chat(
     parameters: dict[str, Any] | None = None,
 ) -> str:
     """A customer requests a chat (Messaging API when mounted, else the chat engine)."""
-    if skills is not None or priority:
-        await set_entry(rt, tenant, skills=skills, priority=priority)
-    if client is not None and await _messaging_mounted(client):
+    app_id = await entry_for(rt, tenant, skills=skills, priority=priority)
+    if client is not None and _MOUNTED.get(id(client._transport), True):
         r = await client.post(
             MSG + "/chats",
             params={"tenantUrl": tenant.domain},
             json={"parameters": parameters or {"FIRST_NAME": "Cust", "LAST_NAME": client_id}},
-            headers=mobile_headers(client_id),
+            headers=mobile_headers(client_id, app_id),
         )
-        assert r.status_code == 200, r.text
-        return str(r.json()["chat_id"])
+        if r.status_code != 404 or "5005" in r.text or "5006" in r.text:
+            assert r.status_code == 200, r.text
+            return str(r.json()["chat_id"])
+        _MOUNTED[id(client._transport)] = False  # no Messaging API in this build
     from switchboard.chats.actions import create_chat
 
     async with rt.db.read() as s:
         entry = (
             await s.execute(
                 select(ScenarioEntry).where(
-                    ScenarioEntry.tenant_id == tenant.tenant_id, ScenarioEntry.app_id == "test"
+                    ScenarioEntry.tenant_id == tenant.tenant_id, ScenarioEntry.app_id == app_id
                 )
             )
         ).scalar_one()
@@ -131,14 +161,6 @@ async def new_chat(
 
 
 _MOUNTED: dict[int, bool] = {}
-
-
-async def _messaging_mounted(client: httpx.AsyncClient) -> bool:
-    key = id(client._transport)
-    if key not in _MOUNTED:
-        r = await client.get("/openapi.json")
-        _MOUNTED[key] = any(p.startswith(MSG) for p in r.json().get("paths", {}))
-    return _MOUNTED[key]
 
 
 async def next_frame(

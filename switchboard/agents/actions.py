@@ -192,16 +192,20 @@ async def refresh_state_in(
     *,
     now: datetime | None = None,
     force_event: bool = False,
+    loads: Iterable[AgentLoad] | None = None,
+    prev_reason: str | None = None,
+    reason_changed: bool = False,
 ) -> bool:
-    """Recompute the agent's state from presence and load; log and announce a change."""
+    """Recompute the agent's state from presence and load; log and announce a change.
+
+    With ``reason_changed``, ``prev_reason`` is the not-ready reason the open log row
+    carries (the caller changed ``agent.reason``); else it is derived from the agent."""
     now = now or utcnow()
-    loads = (await loads_of(s, agent.user_id)).values()
-    new_state = derive_state(agent, loads)
+    rows = list(loads) if loads is not None else list((await loads_of(s, agent.user_id)).values())
+    new_state = derive_state(agent, rows)
     new_reason = agent.reason if new_state == NOT_READY else None
-    old_reason = None
-    if agent.log_id is not None:
-        current = await s.get(AgentStateChange, agent.log_id)
-        old_reason = current.reason if current is not None else None
+    reason = prev_reason if reason_changed else agent.reason
+    old_reason = reason if agent.state == NOT_READY else None
     changed = new_state != agent.state or new_reason != old_reason or agent.log_id is None
     if changed:
         if agent.log_id is not None:
@@ -228,7 +232,7 @@ async def refresh_state_in(
         if (
             new_state == READY
             and agent.state != READY
-            and not any(r.active or r.wrapup for r in loads)
+            and not any(r.active or r.wrapup for r in rows)
         ):
             agent.idle_since = max(agent.idle_since, now)
         agent.state = new_state
@@ -251,13 +255,13 @@ async def reserve_in(
 ) -> None:
     """Take one slot of ``slot`` (the caller checked there is room)."""
     now = now or utcnow()
-    load = (await loads_of(s, agent.user_id)).get(slot)
+    loads = await loads_of(s, agent.user_id)
+    load = loads.get(slot)
     if load is None:
         raise Conflict("Agent has no capacity for this media")
     load.active += 1
     agent.idle_since = now
-    await s.flush()
-    await refresh_state_in(s, agent, now=now)
+    await refresh_state_in(s, agent, now=now, loads=loads.values())
 
 
 async def release_in(
@@ -283,8 +287,7 @@ async def release_in(
                 load.wrapup += 1
         if not any(r.active or r.wrapup for r in loads.values()):
             agent.idle_since = max(agent.idle_since, now)
-        await s.flush()
-    await refresh_state_in(s, agent, now=now)
+    await refresh_state_in(s, agent, now=now, loads=loads.values())
 
 
 async def set_presence_in(
@@ -299,9 +302,12 @@ async def set_presence_in(
     presence_changed = presence != agent.presence or reason != agent.reason
     if presence == READY and agent.presence != READY:
         agent.idle_since = max(agent.idle_since, now)
+    prev = agent.reason
     agent.presence = presence
     agent.reason = reason if presence == NOT_READY else None
-    await refresh_state_in(s, agent, now=now, force_event=presence_changed)
+    await refresh_state_in(
+        s, agent, now=now, force_event=presence_changed, prev_reason=prev, reason_changed=True
+    )
 
 
 # ---- public actions -----------------------------------------------------------------
