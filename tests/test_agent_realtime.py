@@ -17,14 +17,17 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from switchboard.core.runtime import Runtime
+from switchboard.interactions import service as interactions
 from tests.conftest import PASSWORD, LiveServer, TenantInfo
 from tests.test_agent_support import (
     API,
+    MSG,
     agent_login,
     auth,
     configure,
     customer_log,
     customer_sends,
+    mobile_headers,
     new_chat,
     wait_for,
 )
@@ -214,3 +217,188 @@ async def test_desktop_login_ready_accept_reply(
             assert log[-1]["event"] == "chat_session_ended"
         finally:
             await browser.close()
+
+
+# ---- a whole chat: the customer on the Messaging API, agents on the agent API ----------
+
+
+class Customer:
+    """A customer's app on the Mobile/Web Messaging API v2."""
+
+    def __init__(self, http: httpx.AsyncClient, tenant: TenantInfo, client_id: str) -> None:
+        self.http = http
+        self.params = {"tenantUrl": tenant.domain}
+        self.headers = mobile_headers(client_id)
+        self.chat_id = ""
+        self.events: list[dict[str, Any]] = []
+
+    async def start(self) -> str:
+        r = await self.http.post(
+            MSG + "/chats",
+            params=self.params,
+            json={"parameters": {"FIRST_NAME": "Cleo", "LAST_NAME": "Client"}},
+            headers=self.headers,
+        )
+        assert r.status_code == 200, r.text
+        self.chat_id = str(r.json()["chat_id"])
+        return self.chat_id
+
+    async def send(self, *events: dict[str, Any]) -> None:
+        r = await self.http.post(
+            f"{MSG}/chats/{self.chat_id}/events",
+            params=self.params,
+            json={"events": list(events)},
+            headers=self.headers,
+        )
+        assert r.status_code == 200, r.text
+
+    async def until(
+        self, pred: Callable[[dict[str, Any]], bool], timeout: float = 10
+    ) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            while True:
+                for e in self.events:
+                    if pred(e):
+                        return e
+                r = await self.http.get(
+                    f"{MSG}/chats/{self.chat_id}/events", params=self.params, headers=self.headers
+                )
+                assert r.status_code == 200, r.text
+                self.events.extend(r.json()["events"])
+
+
+def is_event(name: str, **fields: Any) -> Callable[[dict[str, Any]], bool]:
+    def pred(e: dict[str, Any]) -> bool:
+        if e.get("type") == "chat_event":
+            e = e["event"]
+        return e.get("event") == name and all(e.get(k) == v for k, v in fields.items())
+
+    return pred
+
+
+async def test_full_chat_messaging_customer_and_agents(
+    server: LiveServer, tenant: TenantInfo, rt: Runtime
+) -> None:
+    await configure(rt, tenant, acw_seconds=60)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as http:
+        t1 = await agent_login(http, tenant, "agent1", ready=True)
+        c1 = (await http.get(API + "/me", headers=auth(t1))).json()["cursor"]
+        customer = Customer(http, tenant, "full-chat-1")
+        async with connect(ws_url(server, t1, c1)) as ws1:
+            await recv_until(ws1, lambda f: f["type"] == "hello")
+            chat_id = await customer.start()
+            await customer.until(is_event("chat_session_status", state="queued"))
+            offer, _ = await recv_until(ws1, lambda f: f["type"] == "offer")
+            assert offer["chat_id"] == chat_id
+            assert offer["customer"]["parameters"]["FIRST_NAME"] == "Cleo"
+            iid = offer["interaction_id"]
+            r = await http.post(f"{API}/interactions/{iid}/accept", headers=auth(t1))
+            assert r.status_code == 200, r.text
+            p1 = r.json()["party_id"]
+            # connecting, then party_joined (id, name, type), then connected
+            await customer.until(is_event("chat_session_status", state="connected"))
+            names = [e["event"] for e in customer.events]
+            joined = next(e for e in customer.events if e["event"] == "chat_session_party_joined")
+            assert joined["party_id"] == p1 and joined["type"] == "internal"
+            assert (joined["first_name"], joined["last_name"]) == ("Alice", "Agent")
+            assert joined["display_name"] and isinstance(joined["timestamp"], str)
+            connecting = next(
+                i
+                for i, e in enumerate(customer.events)
+                if is_event("chat_session_status", state="connecting")(e)
+            )
+            connected = next(
+                i
+                for i, e in enumerate(customer.events)
+                if is_event("chat_session_status", state="connected")(e)
+            )
+            assert connecting < names.index("chat_session_party_joined") < connected
+            # customer -> agent, with the agent's receipts back
+            await customer.send({"event": "chat_session_message", "msg": "Hi, my bill is wrong"})
+            frame, _ = await recv_until(
+                ws1, is_event("chat_session_message", msg="Hi, my bill is wrong")
+            )
+            cmsg = frame["event"]["msg_id"]
+            assert frame["event"]["party_id"] == chat_id
+            for kind in ("delivered", "read"):
+                r = await http.post(
+                    f"{API}/interactions/{iid}/receipts",
+                    json={"type": kind, "ref_msg_id": cmsg},
+                    headers=auth(t1),
+                )
+                assert r.status_code == 200
+            read = await customer.until(is_event("chat_session_message_read", ref_msg_id=cmsg))
+            assert read["party_id"] == p1
+            # agent -> customer, with the customer's receipts back
+            r = await http.post(
+                f"{API}/interactions/{iid}/messages", json={"msg": "Let me check"}, headers=auth(t1)
+            )
+            assert r.status_code == 200
+            amsg = await customer.until(is_event("chat_session_message", msg="Let me check"))
+            assert amsg["party_id"] == p1
+            await customer.send(
+                {"event": "chat_session_message_delivered", "ref_msg_id": amsg["msg_id"]},
+                {"event": "chat_session_message_read", "ref_msg_id": amsg["msg_id"]},
+            )
+            await recv_until(ws1, is_event("chat_session_message_read", ref_msg_id=amsg["msg_id"]))
+            # transfer to agent2
+            t2 = await agent_login(http, tenant, "agent2", ready=True)
+            c2 = (await http.get(API + "/me", headers=auth(t2))).json()["cursor"]
+            async with connect(ws_url(server, t2, c2)) as ws2:
+                r = await http.post(
+                    f"{API}/interactions/{iid}/transfer", json={"agent": "agent2"}, headers=auth(t1)
+                )
+                assert r.status_code == 200, r.text
+                ended, _ = await recv_until(ws1, lambda f: f["type"] == "interaction_ended")
+                assert ended["reason"] == "transferred"
+                offer2, _ = await recv_until(ws2, lambda f: f["type"] == "offer")
+                assert offer2["kind"] == "transfer" and offer2["interaction_id"] == iid
+                r = await http.post(f"{API}/interactions/{iid}/accept", headers=auth(t2))
+                assert r.status_code == 200
+                p2 = r.json()["party_id"]
+                await customer.until(is_event("chat_session_party_left", party_id=p1))
+                await customer.until(is_event("chat_session_party_joined", party_id=p2))
+                r = await http.post(
+                    f"{API}/interactions/{iid}/complete",
+                    json={"disposition": "Follow-up needed"},
+                    headers=auth(t1),
+                )
+                assert r.status_code == 200
+                history = (
+                    await http.get(f"{API}/interactions/{iid}/history", headers=auth(t2))
+                ).json()
+                assert any(
+                    x["event"].get("msg") == "Hi, my bill is wrong" for x in history["events"]
+                )
+                r = await http.post(
+                    f"{API}/interactions/{iid}/messages", json={"msg": "Fixed it"}, headers=auth(t2)
+                )
+                assert r.status_code == 200
+                await customer.until(is_event("chat_session_message", msg="Fixed it"))
+                r = await http.post(
+                    f"{API}/interactions/{iid}/end",
+                    json={"disposition": "Resolved", "notes": "refund issued"},
+                    headers=auth(t2),
+                )
+                assert r.status_code == 200
+                await customer.until(is_event("chat_session_ended"))
+                await recv_until(ws2, lambda f: f["type"] == "interaction_ended")
+                assert (await http.get(API + "/state", headers=auth(t2))).json()[
+                    "state"
+                ] == "after_call_work"
+                r = await http.post(f"{API}/interactions/{iid}/complete", headers=auth(t2))
+                assert r.status_code == 200
+                await recv_until(ws2, lambda f: f["type"] == "wrap_up_completed")
+    async with rt.db.read() as s:
+        inter = await interactions.get(session=s, tenant_id=tenant.tenant_id, interaction_id=iid)
+        steps = await interactions.steps(session=s, interaction_id=iid)
+    assert inter is not None
+    assert (inter.state, inter.disposition, inter.notes) == (
+        "completed",
+        "Resolved",
+        "refund issued",
+    )
+    assert [(st.kind, st.outcome, st.disposition) for st in steps] == [
+        ("route", "transferred", "Follow-up needed"),
+        ("transfer", "completed", "Resolved"),
+    ]
