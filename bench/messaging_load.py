@@ -212,17 +212,19 @@ async def run(args: argparse.Namespace, settings: Any, workdir: Path) -> dict[st
         # the bench's customers poll continuously; a long abandon timeout is harmless
         SWITCHBOARD_CHAT_POLL_ABANDON_SECONDS="600",
     )
+    if not args.with_workers:
+        # the Messaging API alone: the routing engine (which would register and route
+        # every queued chat) and the other background workers are off
+        env["SWITCHBOARD_RUN_BACKGROUND_WORKERS"] = "false"
     if args.async_cursor_commit:
         env["SWITCHBOARD_CHAT_ASYNC_CURSOR_COMMIT"] = "true"
     if redis_url:
         env["SWITCHBOARD_REDIS_URL"] = redis_url
     else:
         env.pop("SWITCHBOARD_REDIS_URL", None)
-    profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
     server = subprocess.Popen(
         [
             sys.executable,
-            *profile,
             "-m",
             "uvicorn",
             "switchboard.asgi:app",
@@ -250,6 +252,7 @@ async def run(args: argparse.Namespace, settings: Any, workdir: Path) -> dict[st
         "workers": args.workers,
         "hold_seconds": args.hold,
         "async_cursor_commit": args.async_cursor_commit,
+        "background_workers": args.with_workers,
     }
     try:
         await wait_ready(port)
@@ -560,7 +563,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("BENCH_DATABASE_URL"),
         help="an empty scratch database (default: SQLite in a temporary folder)",
     )
-    p.add_argument("--profile", help="write a cProfile of the server to this file")
+    p.add_argument(
+        "--with-workers",
+        action="store_true",
+        help="run the server's background workers (routing, timers, statistics) too",
+    )
     p.add_argument(
         "--async-cursor-commit",
         action="store_true",

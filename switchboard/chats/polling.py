@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, and_, case, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from switchboard.chats import events as ev
 from switchboard.chats.config import chat_settings
@@ -127,8 +127,10 @@ async def _read(
         .order_by(ChatEvent.seq)
         .limit(limit)
     )
-    async with rt.db.read() as s:
-        rows = (await s.execute(stmt)).all()
+    # the hot path uses Core connections of the same engines as ``rt.db.read()``
+    # (same BEGIN, same short transaction) without the ORM session's cost
+    async with rt.db.read_engine.connect() as conn:
+        rows = (await conn.execute(stmt)).all()
     if not rows:
         return None, []
     snap = _Snap(*rows[0][:7])
@@ -144,7 +146,7 @@ def _deadline(now: datetime, abandon_seconds: int) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def _bookkeeping(rt: Runtime, *, durable: bool = False) -> AsyncIterator[AsyncSession]:
+async def _bookkeeping(rt: Runtime, *, durable: bool = False) -> AsyncIterator[AsyncConnection]:
     """A write transaction for the delivery state (lease, cursor, last poll).
 
     The events themselves are committed durably by their writers. Lease changes (and,
@@ -154,10 +156,10 @@ async def _bookkeeping(rt: Runtime, *, durable: bool = False) -> AsyncIterator[A
     exchange a poll costs no fsync. SQLite in WAL mode with ``synchronous=NORMAL``
     already behaves so.
     """
-    async with rt.db.write() as s:
+    async with rt.db.write_engine.begin() as conn:  # BEGIN IMMEDIATE on SQLite
         if not durable and not rt.db.is_sqlite:
-            await s.execute(text("SET LOCAL synchronous_commit = off"))
-        yield s
+            await conn.execute(text("SET LOCAL synchronous_commit = off"))
+        yield conn
 
 
 async def _update(
