@@ -478,3 +478,28 @@ async def test_python_api_for_other_domains(
     }
     assert (await client.get(API + "/state", headers=auth(t3))).json()["state"] == "ready"
     await asyncio.sleep(0)
+
+
+async def test_agent_sends_and_downloads_files(
+    client: httpx.AsyncClient, tenant: TenantInfo, rt: Runtime
+) -> None:
+    token, iid, chat_id, party, _cursor = await connected_chat(
+        rt, client, tenant, client_id="c-file"
+    )
+    h = auth(token)
+    r = await client.post(
+        f"{API}/interactions/{iid}/files",
+        files={"file": ("invoice.pdf", b"%PDF-1.4 test", "application/pdf")},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    log = await customer_log(rt, chat_id)
+    sent = next(e for e in log if e["event"] == "chat_session_file")
+    assert sent["party_id"] == party
+    assert (sent["file_name"], sent["file_type"]) == ("invoice.pdf", "attachment")
+    r = await client.get(f"{API}/interactions/{iid}/files/{sent['file_id']}", headers=h)
+    assert r.status_code == 200 and r.content == b"%PDF-1.4 test"
+    r = await client.get(f"{API}/interactions/{iid}/files/nope", headers=h)
+    assert r.status_code == 404
+    r = await client.post(f"{API}/interactions/{iid}/files", json={"file_id": "nope"}, headers=h)
+    assert r.status_code == 404

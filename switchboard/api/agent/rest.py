@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from switchboard.agents import actions as agents
@@ -47,8 +48,10 @@ from switchboard.api.agent.schemas import (
     UserInfo,
 )
 from switchboard.api.common import bearer_token, body_doc, parse
+from switchboard.api.messaging.upload import receive_file
 from switchboard.auth.actions import LoginFailed, login, revoke
-from switchboard.core.errors import Invalid, Unauthorized
+from switchboard.chats import files
+from switchboard.core.errors import Invalid, NotFound, Unauthorized
 from switchboard.core.runtime import Runtime
 from switchboard.interactions import actions, chatops
 from switchboard.interactions import service as interactions
@@ -480,19 +483,58 @@ async def typing(
 
 @router.post(
     "/interactions/{interaction_id}/files",
-    summary="Send an uploaded file (file_id from the upload) to the customer",
+    summary="Send a file: a multipart upload (field 'file'), or the file_id of one uploaded",
     response_model=Posted,
     openapi_extra=body_doc(FileIn),
-    responses=ERRORS,
+    responses={**ERRORS, 413: {"description": "Larger than max_upload_bytes"}},
 )
 async def send_file(
     interaction_id: str, request: Request, principal: CurrentAgent, rt: RuntimeDep
 ) -> Posted:
-    data = await parse(request, FileIn)
-    event: dict[str, Any] = {"event": "chat_session_file", "file_id": data.file_id}
-    if data.file_type:
-        event["file_type"] = data.file_type
+    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    event: dict[str, Any] = {"event": "chat_session_file"}
+    if ctype == "multipart/form-data":
+        async with rt.db.read() as s:
+            _st, it = await interactions.my_part(
+                session=s,
+                tenant_id=principal.tenant_id,
+                user_id=principal.user_id,
+                interaction_id=interaction_id,
+            )
+        writer = files.UploadWriter(rt, principal.tenant_id)
+        await receive_file(request, writer)
+        stored = await files.register(rt, writer, chat_id=it.chat_id, uploaded_by=principal.user_id)
+        event["file_id"] = stored.id
+    else:
+        data = await parse(request, FileIn)
+        event["file_id"] = data.file_id
+        if data.file_type:
+            event["file_type"] = data.file_type
     return await _post(rt, principal, interaction_id, event)
+
+
+@router.get(
+    "/interactions/{interaction_id}/files/{file_id}",
+    summary="Download a file of the chat (sent by the customer or an agent)",
+    responses=ERRORS,
+)
+async def get_file(
+    interaction_id: str, file_id: str, principal: CurrentAgent, rt: RuntimeDep
+) -> FileResponse:
+    async with rt.db.read() as s:
+        _st, it = await interactions.my_part(
+            session=s,
+            tenant_id=principal.tenant_id,
+            user_id=principal.user_id,
+            interaction_id=interaction_id,
+        )
+    stored = await files.get(rt, file_id=file_id)
+    if stored is None or stored.tenant_id != principal.tenant_id or stored.chat_id != it.chat_id:
+        raise NotFound("File not found")
+    path = files.path_of(rt, stored)
+    if not path.is_file():
+        raise NotFound("File not found")
+    return FileResponse(path, media_type=stored.content_type, filename=stored.name)
 
 
 @router.post(
