@@ -456,13 +456,14 @@ async def exercise(
                     delivered += 1
 
     tasks = []
+    step = max(1, args.ramp // 10)
     for i, c in enumerate(customers):
         tasks.append(asyncio.create_task(poller(c)))
-        if i % 500 == 499:
-            await asyncio.sleep(0.05)
+        if i % step == step - 1:
+            await asyncio.sleep(0.1)  # customers arrive at --ramp per second
     held_max = 0
     rss_max = 0
-    deadline = time.monotonic() + args.hold * 0.8
+    deadline = time.monotonic() + max(args.hold * 0.8, 2.0)
     while time.monotonic() < deadline:
         await asyncio.sleep(0.5)
         held_max = max(held_max, sum(1 for c in customers if c.in_flight))
@@ -563,6 +564,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("BENCH_DATABASE_URL"),
         help="an empty scratch database (default: SQLite in a temporary folder)",
     )
+    p.add_argument("--ramp", type=int, default=1000, help="customers starting per second")
     p.add_argument(
         "--with-workers",
         action="store_true",

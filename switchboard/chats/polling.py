@@ -13,9 +13,11 @@ state:
   poll finds it free, so an empty answer writes nothing, and a crashed process cannot
   block a session for longer than a hold.
 
-A held poll keeps no database session: it listens on the bus (``chat_topic``), re-reads
-the database when woken and once more before answering empty (so a wake-up lost by the
-bus, or one that cannot cross processes on SQLite, only delays an event).
+A held poll keeps no database session: it listens on the bus (``chat_topic``) and
+re-reads the database when woken. With the in-process bus it reads once more before
+answering empty (another process may have written without being able to wake it); with
+Redis every process is woken, and a wake-up lost anyway only delays the event to the
+client's next poll, whose lease acquisition returns the session's state.
 
 Exactly-once without acknowledgements from the vendor's clients:
 
@@ -45,7 +47,7 @@ from switchboard.chats import events as ev
 from switchboard.chats.config import chat_settings
 from switchboard.chats.log import chat_topic
 from switchboard.chats.models import ACTIVE_STATES, ChatEvent, ChatSession
-from switchboard.core.bus import Waiter
+from switchboard.core.bus import RedisBus, Waiter
 from switchboard.core.db import new_id, utcnow
 from switchboard.core.errors import Invalid, NotFound
 from switchboard.core.runtime import Runtime
@@ -426,9 +428,12 @@ async def _hold(
                 return Answer([], position)  # nobody to answer: claim nothing
             # the customer's own events never need a re-read
             check = not payloads or any(not p.startswith("client:") for p in payloads)
-        # the final re-check: the bus may not have crossed processes. An empty answer
-        # writes nothing: the lease has just expired by itself.
-        found = await attempt()
+        # The final re-check, for a bus that cannot cross processes (in-process bus,
+        # another process writing). Through Redis every process is woken; a wake-up
+        # lost anyway is found by the client's next poll, whose lease acquisition
+        # returns the session's state. An empty answer writes nothing: the lease has
+        # just expired by itself.
+        found = await attempt() if not isinstance(rt.bus, RedisBus) else None
         released = True
         if found is not None:
             return found
