@@ -4,17 +4,21 @@ Each round: expire offers and after-call work past their deadline, close the par
 agents whose chat ended (the customer left), then run a routing pass for every tenant
 with a queue. Between rounds it sleeps until woken by ``routing:<tenant>`` (a chat was
 queued or an agent freed up), the next deadline, or ``routing_poll_seconds`` (skill
-relaxation, and the safety net when a notification was lost).
+relaxation, and the safety net when a notification was lost). Every 10 minutes it
+also drops agent events older than a day.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from switchboard.agents.actions import routing_topic
+from switchboard.agents.models import AgentEvent
 from switchboard.chats.models import ChatSession
 from switchboard.core.db import utcnow
 from switchboard.core.runtime import Runtime
@@ -74,7 +78,26 @@ async def next_deadline_in(rt: Runtime) -> float | None:
     return max(0.0, (nearest - utcnow()).total_seconds())
 
 
+AGENT_EVENTS_KEEP = timedelta(days=1)
+PRUNE_EVERY_SECONDS = 600.0
+_last_prune = 0.0
+
+
+async def prune_agent_events(rt: Runtime) -> None:
+    """Agent events older than a day are delivered or useless: drop them."""
+    global _last_prune
+    now = time.monotonic()
+    if now - _last_prune < PRUNE_EVERY_SECONDS:
+        return
+    _last_prune = now
+    async with rt.db.write() as s:
+        await s.execute(
+            delete(AgentEvent).where(AgentEvent.created_at < utcnow() - AGENT_EVENTS_KEEP)
+        )
+
+
 async def run_round(rt: Runtime) -> None:
+    await prune_agent_events(rt)
     await expire_offers(rt)
     await expire_wrap_ups(rt)
     await reconcile_ended_chats(rt)
