@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     demo_tenant: str = "example.com"
     demo_admin_secret: str | None = None
     demo_password: str | None = None
+    gms_default_tenant: str | None = None  # GMS requests naming no tenant (None: demo_tenant)
 
     # collaborators that leave the box
     sms_provider: str = "fake"
