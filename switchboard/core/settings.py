@@ -75,6 +75,23 @@ class Settings(BaseSettings):
     telephony_sim_seed: int | None = None
     telephony_sim_ring_seconds: float = 3.0
 
+    # SMS/MMS API (docs/sms-api.md): sms_provider "fake" or "http" (Twilio-compatible)
+    sms_http_url: str | None = None  # e.g. https://carrier/2010-04-01/Accounts/AC1/Messages.json
+    sms_http_account: str | None = None
+    sms_http_token: str | None = None
+    sms_http_timeout_seconds: float = 10.0
+    sms_inbound_secret: str | None = None  # shared secret of POST /clientweb/smsapi/v1/inbound
+    sms_worker_poll_seconds: float = 1.0
+    sms_lease_seconds: float = 60.0
+    sms_status_poll_seconds: float = 30.0
+    sms_chat_abandon_seconds: int = 86400
+    sms_fake_failures: dict[str, str] = Field(default_factory=dict)  # E.164 -> error (fake)
+
+    # call recordings (docs/recordings.md): "gsm" (GSM 6.10 in WAV) or "wav" (PCM)
+    recordings_format: str = "gsm"
+    recordings_poll_seconds: float = 2.0
+    recordings_max_seconds: int = 3600
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

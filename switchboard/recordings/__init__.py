@@ -1,0 +1,1 @@
+"""Call recordings: audio files and metadata of finished calls."""

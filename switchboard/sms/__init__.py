@@ -1,0 +1,1 @@
+"""SMS/MMS messaging: sending through a carrier, delivery, inbound messages into chats."""
