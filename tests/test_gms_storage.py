@@ -9,6 +9,7 @@ import httpx
 
 from switchboard.core.runtime import Runtime
 from switchboard.gms import actions
+from switchboard.gms.config import gms_settings
 from switchboard.gms.files import entry_dir
 from tests.conftest import TenantInfo
 from tests.test_gms_support import GMS, assert_error, expire_entry, host
@@ -106,3 +107,26 @@ async def test_storage_errors(
     finally:
         rt.settings.max_upload_bytes = saved
     assert set((await client.get(f"{ST}/{eid}", headers=h)).json()) == {"a", "c"}
+
+
+async def test_tenant_quota(client: httpx.AsyncClient, tenant: TenantInfo, rt: Runtime) -> None:
+    h = host(tenant)
+    cfg = gms_settings(rt)
+    saved = (cfg.max_entries_per_tenant, cfg.max_bytes_per_tenant)
+    try:
+        cfg.max_entries_per_tenant, cfg.max_bytes_per_tenant = 2, 100
+        r = await client.post(f"{ST}/60", data={"a": "x" * 40}, headers=h)
+        assert r.status_code == 200, r.text
+        eid = r.json()["id"]
+        r = await client.post(f"{ST}/60", data={"b": "y" * 70}, headers=h)
+        body = assert_error(r, 507)
+        assert body["exception"] == "InsufficientStorageException"
+        r = await client.post(f"{ST}/{eid}/60", data={"c": "z" * 70}, headers=h)
+        assert_error(r, 507)
+        # services store their user data in the same quota
+        r = await client.post(f"{GMS}/service/request-interaction", headers=h)
+        assert r.status_code == 200, r.text
+        r = await client.post(f"{GMS}/service/request-interaction", headers=h)
+        assert_error(r, 507)
+    finally:
+        cfg.max_entries_per_tenant, cfg.max_bytes_per_tenant = saved

@@ -19,7 +19,14 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.core.db import new_id, utcnow
-from switchboard.core.errors import Conflict, Invalid, NotFound, TooLarge, Unavailable
+from switchboard.core.errors import (
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    TooLarge,
+    Unavailable,
+)
 from switchboard.core.runtime import Runtime
 from switchboard.gms import files, service
 from switchboard.gms.config import gms_settings
@@ -60,6 +67,30 @@ def _check_size(rt: Runtime, size: int) -> None:
         raise TooLarge(f"The stored data exceeds {limit} bytes")
 
 
+class QuotaExceeded(DomainError):
+    status = 507
+    kind = "insufficient_storage"
+
+
+async def _check_quota(
+    rt: Runtime, s: AsyncSession, *, tenant_id: str, adding: int, new_entry: bool, now: datetime
+) -> None:
+    """The tenant's live storage stays within ``max_entries_per_tenant`` entries and
+    ``max_bytes_per_tenant`` bytes (concurrent writers may overshoot by a request)."""
+    cfg = gms_settings(rt)
+    count, total = (
+        await s.execute(
+            select(func.count(), func.coalesce(func.sum(GmsStorageEntry.size), 0)).where(
+                GmsStorageEntry.tenant_id == tenant_id, GmsStorageEntry.expires_at > now
+            )
+        )
+    ).one()
+    if new_entry and int(count) >= cfg.max_entries_per_tenant:
+        raise QuotaExceeded("The tenant's GMS storage is full (entries)")
+    if adding > 0 and int(total) + adding > cfg.max_bytes_per_tenant:
+        raise QuotaExceeded("The tenant's GMS storage is full (bytes)")
+
+
 def _check_keys(data: Params) -> None:
     for key in [*data.fields, *(f.key for f in data.files)]:
         if not key or len(key) > 255:
@@ -67,6 +98,7 @@ def _check_keys(data: Params) -> None:
 
 
 async def _new_entry(
+    rt: Runtime,
     s: AsyncSession,
     *,
     tenant_id: str,
@@ -77,6 +109,9 @@ async def _new_entry(
     now: datetime,
 ) -> GmsStorageEntry:
     values = {k: v for k, v in data.fields.items() if k not in metas}
+    await _check_quota(
+        rt, s, tenant_id=tenant_id, adding=_size(values, metas), new_entry=True, now=now
+    )
     entry = GmsStorageEntry(
         id=entry_id,
         tenant_id=tenant_id,
@@ -104,6 +139,7 @@ async def create_entry(
         _check_size(rt, _size(data.fields, metas))
         async with rt.db.write() as s:
             entry = await _new_entry(
+                rt,
                 s,
                 tenant_id=tenant_id,
                 entry_id=entry_id,
@@ -143,6 +179,9 @@ async def update_entry(
                 stored[key] = meta
             size = _size(values, stored)
             _check_size(rt, size)
+            await _check_quota(
+                rt, s, tenant_id=tenant_id, adding=size - entry.size, new_entry=False, now=now
+            )
             entry.values = values
             entry.files = stored
             entry.size = size
@@ -224,6 +263,7 @@ async def _with_user_data(
             try:
                 async with rt.db.write() as s:
                     await _new_entry(
+                        rt,
                         s,
                         tenant_id=tenant_id,
                         entry_id=entry_id,

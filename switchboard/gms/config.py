@@ -22,6 +22,9 @@ class GmsSettings(BaseSettings):
     max_expiration_seconds: int = 7 * 24 * 3600
     # Storage API: the largest TTL a client may ask for
     max_storage_ttl_seconds: int = 30 * 24 * 3600
+    # what one tenant may keep in storage at once (507 beyond)
+    max_entries_per_tenant: int = 100_000
+    max_bytes_per_tenant: int = 2 * 1024 * 1024 * 1024
     # the user data of a service outlives the service's expiration by this much
     user_data_grace_seconds: int = 24 * 3600
     # ended services (matched, cancelled, expired, completed) are deleted after this

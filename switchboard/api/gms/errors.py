@@ -25,9 +25,10 @@ EXCEPTIONS = {
     413: "PayloadTooLargeException",
     415: "UnsupportedMediaTypeException",
     503: "ServiceUnavailableException",
+    507: "InsufficientStorageException",
 }
 # the Chat API v2 error codes (ours; the body's statusCode is always 2)
-CHAT_CODES = {400: 102, 403: 104, 404: 103, 409: 105, 413: 106, 503: 107}
+CHAT_CODES = {400: 102, 403: 104, 404: 103, 409: 105, 413: 106, 503: 107, 507: 106}
 
 
 def exception_name(status: int) -> str:
