@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,9 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from switchboard.chats.models import ChatEvent, ChatSession
 from switchboard.core.runtime import Runtime
 from tests.conftest import LiveServer, TenantInfo
 from tests.test_messaging_support import V2, Customer, agent_says, connect_agent
@@ -194,3 +197,70 @@ async def test_restart_in_the_middle_of_a_chat(
         assert received == expected
         history = (await c.get(f"/chats/{c.chat_id}/history")).json()["events"]
         assert messages(history) == expected
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")
+async def test_demo_chat_page_in_a_browser(
+    rt: Runtime, tenant: TenantInfo, servers: list[LiveServer]
+) -> None:
+    from playwright.async_api import async_playwright
+
+    base = servers[0].base_url
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = await browser.new_page()
+            page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
+            await page.goto(f"{base}/chat/?tenantUrl={tenant.domain}")
+            await page.wait_for_selector("#prechat", state="visible")
+            await page.fill("input[name=FIRST_NAME]", "Paula")
+            await page.fill("textarea[name=message]", "Hello from the page")
+            await page.click("#prechat button[type=submit]")
+            await page.wait_for_selector("#log li.me", timeout=10000)
+            async with rt.db.read() as s:
+                chat = (
+                    await s.execute(
+                        select(ChatSession).where(
+                            ChatSession.tenant_id == tenant.tenant_id,
+                            ChatSession.client_key.like("cookie:%"),
+                        )
+                    )
+                ).scalar_one()
+            assert chat.parameters == {"FIRST_NAME": "Paula"}
+            party = await connect_agent(rt, tenant, chat.id)
+            await agent_says(rt, tenant, chat.id, party, "Hi Paula, Alice here")
+            await page.wait_for_selector("#log li.them:has-text('Alice here')", timeout=10000)
+            await page.fill("#text", "Thanks!")
+            await page.click("#compose button[type=submit]")
+
+            async def customer_said(text: str) -> bool:
+                async with rt.db.read() as s:
+                    rows = await s.execute(
+                        select(ChatEvent.payload).where(
+                            ChatEvent.chat_id == chat.id, ChatEvent.direction == "client"
+                        )
+                    )
+                    return any(p.get("msg") == text for (p,) in rows)
+
+            for _ in range(50):
+                if await customer_said("Thanks!"):
+                    break
+                await asyncio.sleep(0.1)
+            assert await customer_said("Thanks!")
+            # a reload resumes the chat from its history (cookie identity)
+            await page.reload()
+            await page.wait_for_selector("#log li.them:has-text('Alice here')", timeout=10000)
+            assert "Hello from the page" in (await page.text_content("#log") or "")
+            await page.click("#end")
+            await page.wait_for_selector("#ended", state="visible")
+        finally:
+            await browser.close()
+    async with rt.db.read() as s:
+        ended = await s.get(ChatSession, chat.id)
+        assert ended is not None and ended.state == "completed"
