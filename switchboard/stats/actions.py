@@ -103,14 +103,17 @@ async def delete_subscription(rt: Runtime, *, principal: Principal) -> None:
             raise NotFound("There is no active subscription")
 
 
-async def touch_subscription(rt: Runtime, *, subscription_id: str) -> None:
-    """Record a poll (keeps the subscription active)."""
+async def touch_subscriptions(rt: Runtime, *, subscription_ids: list[str]) -> None:
+    """Record polls (keeps the subscriptions active): one statement for many."""
+    if not subscription_ids:
+        return
     async with rt.db.write() as s:
-        await s.execute(
-            update(StatsSubscription)
-            .where(StatsSubscription.id == subscription_id)
-            .values(polled_at=utcnow())
-        )
+        for i in range(0, len(subscription_ids), 500):
+            await s.execute(
+                update(StatsSubscription)
+                .where(StatsSubscription.id.in_(sorted(subscription_ids[i : i + 500])))
+                .values(polled_at=utcnow())
+            )
 
 
 async def purge(rt: Runtime) -> tuple[int, int]:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -54,6 +55,16 @@ class SubscriptionView:
     created_at: datetime
     polled_at: datetime
     definition: dict[str, Any]
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = definition_key(self.definition)
+
+
+def definition_key(definition: dict[str, Any]) -> str:
+    """A canonical text of a definition: viewers with equal keys share renderings."""
+    return json.dumps(definition, sort_keys=True, separators=(",", ":"))
 
 
 class StatsEngine:
@@ -72,8 +83,16 @@ class StatsEngine:
         # token id -> subscription); this process drops an entry as soon as it changes it
         self._principals: dict[str, tuple[float, Any]] = {}
         self._subscriptions: dict[str, tuple[float, SubscriptionView]] = {}
+        # subscriptions polled since the worker last recorded it (one UPDATE for all)
+        self._touched: set[str] = set()
 
     # ---- lookups cached for a few seconds ------------------------------------------------
+
+    def _until(self) -> float:
+        # spread the expiries so that viewers who started together do not all look up
+        # their tokens in the same instant
+        ttl = self.settings.lookup_cache_seconds
+        return time.monotonic() + ttl * random.uniform(0.75, 1.0)
 
     def cached_principal(self, digest: str) -> Any:
         hit = self._principals.get(digest)
@@ -86,10 +105,7 @@ class StatsEngine:
             return
         if len(self._principals) > CACHE_ENTRIES:
             self._principals.clear()
-        self._principals[digest] = (
-            time.monotonic() + self.settings.lookup_cache_seconds,
-            principal,
-        )
+        self._principals[digest] = (self._until(), principal)
 
     def forget_principal(self, digest: str) -> None:
         self._principals.pop(digest, None)
@@ -105,13 +121,18 @@ class StatsEngine:
             return
         if len(self._subscriptions) > CACHE_ENTRIES:
             self._subscriptions.clear()
-        self._subscriptions[token_id] = (
-            time.monotonic() + self.settings.lookup_cache_seconds,
-            view,
-        )
+        self._subscriptions[token_id] = (self._until(), view)
 
     def forget_subscription(self, token_id: str) -> None:
         self._subscriptions.pop(token_id, None)
+
+    def touch(self, subscription_id: str) -> None:
+        """Note a poll; the worker writes ``polled_at`` of all noted subscriptions at once."""
+        self._touched.add(subscription_id)
+
+    def take_touched(self) -> list[str]:
+        out, self._touched = list(self._touched), set()
+        return out
 
     # ---- reading ----------------------------------------------------------------------
 
@@ -194,11 +215,16 @@ class StatsEngine:
         return found
 
     def render_json(
-        self, snap: Snapshot, definition: dict[str, Any], viewer: Viewer, now: datetime
+        self,
+        snap: Snapshot,
+        definition: dict[str, Any],
+        viewer: Viewer,
+        now: datetime,
+        key: str | None = None,
     ) -> bytes:
         """The data body of a subscription, as JSON. Viewers with the same definition and
         the same scope (teams, privileges) share one rendering per snapshot and second."""
-        key = json.dumps(definition, sort_keys=True, separators=(",", ":"))
+        key = key or definition_key(definition)
         scope = (
             key,
             snap.supervised.get(viewer.user_id, frozenset()),

@@ -22,7 +22,7 @@ class StatsSettings(BaseSettings):
     # a data request's token and subscription are looked up in the database at most this
     # often per process (a logout or a new subscription elsewhere shows within this delay;
     # in the same process at once); 0 disables the cache
-    lookup_cache_seconds: float = 3.0
+    lookup_cache_seconds: float = 5.0
     # a subscription nobody polled for this long is inactive and is deleted
     subscription_idle_seconds: float = 600.0
     # ``polled_at`` of a subscription is written at most this often (not on every poll)

@@ -29,6 +29,9 @@ async def run(rt: Runtime) -> None:
                     if engine.is_stale(engine.current(tenant_id)):
                         await engine.refresh(rt, tenant_id)
                 engine.forget(max(window, engine.settings.subscription_idle_seconds))
+                touched = engine.take_touched()
+                if touched:
+                    await actions.touch_subscriptions(rt, subscription_ids=touched)
                 if time.monotonic() >= next_cleanup:
                     next_cleanup = time.monotonic() + engine.settings.cleanup_seconds
                     subs, msgs = await actions.purge(rt)
