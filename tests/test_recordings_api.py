@@ -182,7 +182,8 @@ async def test_outbound_call_recording_metadata_multichannel_and_erase(
         "Screen Recording": "0",
         "Erased": "0",
     }
-    assert meta["Talk Time"] in ("0:02", "0:03")
+    talk = int(meta["Talk Time"].split(":")[1])
+    assert meta["Talk Time"].startswith("0:") and 2 <= talk <= 6
     assert meta["Start Time"].endswith(" UTC +00:00")  # the tenant's time zone is UTC
     name = meta["RecordingId"]
     assert name.endswith(f"_14155550301_agent1_{step.replace('-', '').upper()}.wav")
@@ -200,7 +201,7 @@ async def test_outbound_call_recording_metadata_multichannel_and_erase(
     assert wav_format_tag(r.content) == 0x31  # WAVE_FORMAT_GSM610
     info = soundfile.info(io.BytesIO(r.content))
     assert info.subtype == "GSM610" and info.samplerate == 8000
-    assert 1.8 <= info.duration <= 3.5
+    assert abs(info.duration - talk) <= 0.6  # whole seconds vs. GSM blocks of 40 ms
     pcm, _ = soundfile.read(io.BytesIO(r.content), dtype="int16")
     assert abs(pcm).max() > 1000  # voices, not silence
 
@@ -220,7 +221,7 @@ async def test_outbound_call_recording_metadata_multichannel_and_erase(
     for party in shape["parties"]:
         assert party["party_id"].isdigit()
         (segment,) = party["recordings"]
-        assert segment["duration"] in ("2", "3") and isinstance(segment["start_time"]["$date"], int)
+        assert segment["duration"] == str(talk) and isinstance(segment["start_time"]["$date"], int)
     seg = {"giid": giid, "iid": shape["interaction_id"], "party": agent["party_id"]}
     for params in (seg, {**seg, "recid": "0"}):
         r = await client.get(

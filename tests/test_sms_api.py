@@ -169,19 +169,29 @@ async def test_dnc_checked_again_when_sending(
 ) -> None:
     """A number put on a list after the message was accepted is not sent either: the
     worker checks right before it hands the message to the carrier."""
-    target = unique_number()
-    req = sms_actions.SendRequest(to=target, from_=DEMO_NUMBER, body="later", media_urls=())
-    # a message accepted now but due in the future (as a retry would be)
-    message = await sms_actions.send(rt, tenant_id=tenant.tenant_id, user_id=None, req=req)
     from datetime import timedelta
 
     from switchboard.core.db import utcnow
     from switchboard.sms.models import SmsMessage
 
+    target = unique_number()
+    now = utcnow()
+    # a message accepted earlier, due a moment from now (as a scheduled one would be)
     async with rt.db.write() as s:
-        row = await s.get(SmsMessage, message.id)
-        assert row is not None and row.status == "queued"
-        row.next_attempt_at = utcnow() + timedelta(seconds=0.5)
+        message = SmsMessage(
+            tenant_id=tenant.tenant_id,
+            from_number=DEMO_NUMBER,
+            to_number=target,
+            from_e164="+16505555555",
+            to_e164=target,
+            body="later",
+            media_urls=[],
+            status="queued",
+            next_attempt_at=now + timedelta(seconds=0.5),
+            date_created=now,
+            date_updated=now,
+        )
+        s.add(message)
     r = await client.post(DNC, json={"name": "Late", "type": "internal"}, headers=admin_headers)
     assert r.status_code == 201
     r = await client.post(f"{DNC}/add/Late", json=[[target]], headers=admin_headers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class MessageRead(BaseModel):
+class SmsMessageRead(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     account_sid: str = Field(description="The tenant's id (the seed's examples name it so)")

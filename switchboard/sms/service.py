@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.core.errors import NotFound
 from switchboard.sms.models import SENDING, SmsMessage
-from switchboard.sms.schemas import MessageRead
+from switchboard.sms.schemas import SmsMessageRead
 
 URI = "/clientweb/smsapi/v1/Messages/"
 
@@ -33,8 +33,8 @@ def rfc2822(value: datetime | None) -> str | None:
     return format_datetime(value) if value is not None else None
 
 
-def to_read(message: SmsMessage) -> MessageRead:
-    return MessageRead(
+def to_read(message: SmsMessage) -> SmsMessageRead:
+    return SmsMessageRead(
         account_sid=message.tenant_id,
         tenant_id=message.tenant_id,
         body=message.body,

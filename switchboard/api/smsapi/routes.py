@@ -22,7 +22,7 @@ from switchboard.auth.service import Principal, principal_from_token
 from switchboard.core.errors import Forbidden, Invalid, Unauthorized, UnsupportedMediaType
 from switchboard.core.runtime import Runtime
 from switchboard.sms import actions, service
-from switchboard.sms.schemas import InboundRead, MessageRead
+from switchboard.sms.schemas import InboundRead, SmsMessageRead
 from switchboard.users.models import Privilege
 
 router = APIRouter(prefix="/clientweb/smsapi/v1", tags=["SMS/MMS API"])
@@ -122,14 +122,14 @@ async def _fields(request: Request, *, form_ok: bool = True) -> dict[str, Any]:
     return data
 
 
-def _message(request: Request, model: MessageRead) -> JSONResponse:
+def _message(request: Request, model: SmsMessageRead) -> JSONResponse:
     return JSONResponse(model.model_dump(by_alias=True), headers={"Cache-Control": "no-store"})
 
 
 @router.post(
     "/Messages",
     summary="Send Message",
-    response_model=MessageRead,
+    response_model=SmsMessageRead,
     openapi_extra=SEND_DOC,
     responses=ERRORS,
 )
@@ -144,7 +144,7 @@ async def send_message(request: Request, principal: SmsUser) -> JSONResponse:
 @router.get(
     "/Messages/{sid}",
     summary="Get Message",
-    response_model=MessageRead,
+    response_model=SmsMessageRead,
     responses=ERRORS,
 )
 async def get_message(sid: str, request: Request, principal: SmsUser) -> JSONResponse:
