@@ -140,10 +140,10 @@ async def collect(
             frames.append(frame)
         followed = await followed_chats(s, tenant_id, user_id, set(cur.chats))
         cur.chats = {cid: cur.chats.get(cid, f.start_seq) for cid, f in followed.items()}
+        batches = await chatops.events_after_many(session=s, after=dict(cur.chats), limit=limit)
+        truncated = sum(len(b) for b in batches.values()) >= limit
         for chat_id, f in followed.items():
-            batch = await chatops.events_after(
-                session=s, chat_id=chat_id, after_seq=cur.chats[chat_id], limit=limit
-            )
+            batch = batches[chat_id]
             for seq, event in batch:
                 cur.chats[chat_id] = seq
                 frames.append(
@@ -156,7 +156,7 @@ async def collect(
                         "cursor": cur.encode(),
                     }
                 )
-            if not batch and not f.holding:
+            if not batch and not f.holding and not truncated:
                 # finished and fully delivered: stop following it
                 del cur.chats[chat_id]
     listen = [cid for cid, f in followed.items() if f.holding or cid in cur.chats]

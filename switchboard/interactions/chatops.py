@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.chats import actions as _chats
 from switchboard.chats import service as _chat_service
 from switchboard.chats.events import render
 from switchboard.chats.log import chat_topic
-from switchboard.chats.models import ChatSession
+from switchboard.chats.models import ChatEvent, ChatSession
 from switchboard.core.runtime import Runtime
 
 ENDED_STATES = ("completed", "failed")
@@ -105,3 +106,25 @@ async def events_after(
         session=session, chat_id=chat_id, after_seq=after_seq, limit=limit
     )
     return [(row.seq, render(row, chat_id)) for row in rows]
+
+
+async def events_after_many(
+    *, session: AsyncSession, after: dict[str, int], limit: int = 500
+) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+    """``events_after`` for several chats in one query: chat id -> (seq, event) pairs."""
+    out: dict[str, list[tuple[int, dict[str, Any]]]] = {cid: [] for cid in after}
+    if not after:
+        return out
+    stmt = (
+        select(ChatEvent)
+        .where(
+            or_(
+                *(and_(ChatEvent.chat_id == cid, ChatEvent.seq > seq) for cid, seq in after.items())
+            )
+        )
+        .order_by(ChatEvent.chat_id, ChatEvent.seq)
+        .limit(limit)
+    )
+    for row in (await session.execute(stmt)).scalars():
+        out[row.chat_id].append((row.seq, render(row, row.chat_id)))
+    return out

@@ -154,38 +154,41 @@ async def _pump(
 ) -> None:
     loop = asyncio.get_running_loop()
     last_sent = loop.time()
+    limit = 200
+    chats: list[str] | None = None
     while not reader.done():
-        frames, cursor, chats = await collect(
-            rt, tenant_id=principal.tenant_id, user_id=principal.user_id, cursor=cursor
-        )
-        for f in frames:
-            await sock.send(f)
-        if frames:
-            last_sent = loop.time()
-            await _finish_ended(rt, principal, frames)
-            continue
-        topics = [agent_topic(principal.user_id)] + [chatops.chat_topic(c) for c in chats]
+        # listen first, then read: whatever commits after the read wakes the waiter
+        topics = [agent_topic(principal.user_id)]
+        topics += [chatops.chat_topic(c) for c in chats or ()]
         async with rt.bus.listen(topics) as waiter:
-            # anything committed between the read above and listening is caught here
-            frames, cursor, again = await collect(
-                rt, tenant_id=principal.tenant_id, user_id=principal.user_id, cursor=cursor
-            )
-            for f in frames:
-                await sock.send(f)
-            if frames:
-                last_sent = loop.time()
-                await _finish_ended(rt, principal, frames)
-                continue
-            if again != chats:
-                continue
-            wait = min(rt.settings.long_poll_seconds, HEARTBEAT_SECONDS)
-            woke = asyncio.create_task(waiter.wait(wait))
-            await asyncio.wait({woke, reader}, return_when=asyncio.FIRST_COMPLETED)
-            if not woke.done():
-                woke.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await woke
-                return
+            while not reader.done():
+                frames, cursor, now_chats = await collect(
+                    rt,
+                    tenant_id=principal.tenant_id,
+                    user_id=principal.user_id,
+                    cursor=cursor,
+                    limit=limit,
+                )
+                for f in frames:
+                    await sock.send(f)
+                if frames:
+                    last_sent = loop.time()
+                    await _finish_ended(rt, principal, frames)
+                if now_chats != chats:
+                    chats = now_chats
+                    break  # listen to the new set of chats (and read once more)
+                if len(frames) >= limit:
+                    continue  # more is waiting
+                wait = min(rt.settings.long_poll_seconds, HEARTBEAT_SECONDS)
+                woke = asyncio.create_task(waiter.wait(wait))
+                await asyncio.wait({woke, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if not woke.done():
+                    woke.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await woke
+                    return
+                if loop.time() - last_sent >= HEARTBEAT_SECONDS:
+                    break
         if loop.time() - last_sent >= HEARTBEAT_SECONDS:
             try:
                 await principal_for(rt, token)
