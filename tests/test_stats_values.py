@@ -24,6 +24,8 @@ from switchboard.core.db import utcnow
 from switchboard.core.runtime import Runtime
 from switchboard.interactions.models import Interaction, InteractionStep
 from switchboard.services.models import Service
+from switchboard.stats.compute import AGENT_DAY_FIELDS, SERVICE_DAY_FIELDS, compute
+from switchboard.stats.engine import get_engine
 from tests.conftest import TenantInfo
 from tests.test_stats_support import (
     STATS,
@@ -351,6 +353,27 @@ async def test_a_scripted_day(client: httpx.AsyncClient, tenant: TenantInfo, rt:
         before = utcnow()
         body = await data(client, sup, after=mark)
         after = utcnow()
+        # the engine's incremental day sums equal a computation from scratch
+        await asyncio.sleep(0.5)
+        engine = get_engine(rt)
+        await engine.refresh(rt, tenant.tenant_id)
+        await asyncio.sleep(0.1)
+        incremental = await engine.refresh(rt, tenant.tenant_id)
+        async with rt.db.read() as s:
+            scratch = await compute(s, tenant.tenant_id, now=utcnow(), settings=engine.settings)
+        assert incremental is not None and scratch is not None
+        assert incremental.fold is not None and incremental.fold.chats  # something folded
+        for a, b in zip(incremental.services, scratch.services, strict=True):
+            for name in SERVICE_DAY_FIELDS:
+                x, y = getattr(a, name), getattr(b, name)
+                if isinstance(x, float):
+                    assert abs(x - y) < 1e-3, (a.name, name, x, y)
+                else:
+                    assert x == y, (a.name, name, x, y)
+        for a, b in zip(incremental.agents, scratch.agents, strict=True):
+            for name in AGENT_DAY_FIELDS:
+                x, y = getattr(a, name), getattr(b, name)
+                assert abs(x - y) < 1e-3 if isinstance(x, float) else x == y, (a.login_id, name)
     out = body["all"]
 
     # ---- services -------------------------------------------------------------------

@@ -14,11 +14,23 @@ items), the dialer's attempts (``out_calls_*``) and ``team_messages``.
 from __future__ import annotations
 
 import time as _time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, case, cast, extract, func, literal, select, union_all
+from sqlalchemy import (
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -281,24 +293,78 @@ async def _waiting(s: AsyncSession, tenant_id: str, services: dict[str, ServiceS
             svc.oldest_wait = oldest
 
 
+@dataclass
+class Fold:
+    """The day's figures of records that can no longer change, summed once.
+
+    Chats that ended, interactions and agents' parts that were completed more than
+    ``fold_margin_seconds`` ago are added here exactly once (the next refresh only reads records
+    still open or finished after ``watermark``), so a refresh costs what changed, not
+    the whole day."""
+
+    day_start: datetime
+    signature: tuple[tuple[str, int, int], ...]
+    watermark: datetime | None = None
+    chats: dict[str, list[float]] = field(default_factory=dict)
+    service_work: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    service_dispositions: dict[tuple[str, str], int] = field(default_factory=dict)
+    agent_work: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    agent_dispositions: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def copy(self) -> Fold:
+        return Fold(
+            day_start=self.day_start,
+            signature=self.signature,
+            watermark=self.watermark,
+            chats={k: list(v) for k, v in self.chats.items()},
+            service_work={k: list(v) for k, v in self.service_work.items()},
+            service_dispositions=dict(self.service_dispositions),
+            agent_work={k: list(v) for k, v in self.agent_work.items()},
+            agent_dispositions=dict(self.agent_dispositions),
+        )
+
+
+CHAT_FIELDS = 9  # received, queued, answered, in_sl, wait_sum, wait_max, abandoned x3
+
+
+def _merge_chat(into: list[float], row: list[float]) -> None:
+    for k in range(CHAT_FIELDS):
+        into[k] = max(into[k], row[k]) if k == 5 else into[k] + row[k]
+
+
+def _final(fold_before: datetime, col: Any) -> ColumnElement[int]:
+    return case((and_(col.is_not(None), col < fold_before), 1), else_=0)
+
+
 async def _queue(
-    s: AsyncSession, sql: _Sql, tenant_id: str, services: dict[str, ServiceStats], ds: datetime
+    s: AsyncSession,
+    sql: _Sql,
+    tenant_id: str,
+    services: dict[str, ServiceStats],
+    ds: datetime,
+    fold: Fold,
+    fold_before: datetime,
 ) -> None:
     c = ChatSession
-    # the day's arrivals and what became of them, one row per service
+    # the day's arrivals and what became of them, one row per service (and per "final")
     wait = sql.between(_wait_start(), c.connected_at)
     answered = c.connected_at.is_not(None)
     abandoned = and_(c.connected_at.is_(None), c.ended_at.is_not(None), c.end_reason == ABANDONED)
     in_queue = and_(abandoned, c.queued_at.is_not(None))
+    final = _final(fold_before, c.ended_at)
+    conds = [c.tenant_id == tenant_id, c.created_at >= ds]
+    if fold.watermark is not None:
+        conds.append(or_(c.ended_at.is_(None), c.ended_at >= fold.watermark))
     stmt = (
         select(
             c.service_id,
+            final,
             func.count(),
             _flag(c.queued_at.is_not(None)),
             _flag(answered),
             _flag(and_(answered, wait <= Service.service_level_threshold_seconds)),
             func.coalesce(func.sum(case((answered, wait), else_=0.0)), 0.0),
-            func.max(case((answered, wait), else_=None)),
+            func.coalesce(func.max(case((answered, wait), else_=None)), 0.0),
             _flag(abandoned),
             _flag(in_queue),
             _flag(
@@ -309,22 +375,25 @@ async def _queue(
             ),
         )
         .join(Service, Service.id == c.service_id)
-        .where(c.tenant_id == tenant_id, c.created_at >= ds)
-        .group_by(c.service_id)
+        .where(*conds)
+        .group_by(c.service_id, final)
     )
+    totals = {sid: list(v) for sid, v in fold.chats.items()}
     for row in (await s.execute(stmt)).all():
-        svc = services.get(row[0] or "")
+        sid = row[0]
+        if sid is None:
+            continue
+        values = [max(0.0, float(v or 0)) for v in row[2:]]
+        _merge_chat(totals.setdefault(sid, [0.0] * CHAT_FIELDS), values)
+        if row[1]:
+            _merge_chat(fold.chats.setdefault(sid, [0.0] * CHAT_FIELDS), values)
+    for sid, v in totals.items():
+        svc = services.get(sid)
         if svc is None:
             continue
-        svc.received = int(row[1])
-        svc.queued = int(row[2])
-        svc.answered = int(row[3])
-        svc.answered_in_sl = int(row[4])
-        svc.wait_sum = max(0.0, float(row[5] or 0.0))
-        svc.wait_max = max(0.0, float(row[6] or 0.0))
-        svc.abandoned_total = int(row[7])
-        svc.abandoned_in_queue = int(row[8])
-        svc.short_abandoned = int(row[9])
+        svc.received, svc.queued, svc.answered, svc.answered_in_sl = (int(x) for x in v[:4])
+        svc.wait_sum, svc.wait_max = v[4], v[5]
+        svc.abandoned_total, svc.abandoned_in_queue, svc.short_abandoned = (int(x) for x in v[6:])
 
 
 async def _series(
@@ -480,84 +549,129 @@ async def _work(
     agents: dict[str, AgentStats],
     ds: datetime,
     since: datetime,
+    fold: Fold,
+    fold_before: datetime,
 ) -> None:
     """Handled interactions, handling time and dispositions of the day."""
     i = Interaction
+    start = ds if fold.watermark is None else max(ds, fold.watermark)
     done = and_(
         i.tenant_id == tenant_id,
         i.created_at >= since,
         i.answered_at.is_not(None),
-        i.completed_at >= ds,
+        i.completed_at >= start,
     )
-    for service_id, direction, count, seconds in (
+    final = _final(fold_before, i.completed_at)
+    work = {k: list(v) for k, v in fold.service_work.items()}
+    for service_id, direction, is_final, count, seconds in (
         await s.execute(
             select(
                 i.service_id,
                 i.direction,
+                final,
                 func.count(),
                 func.sum(sql.between(i.answered_at, i.completed_at)),
             )
             .where(done)
-            .group_by(i.service_id, i.direction)
+            .group_by(i.service_id, i.direction, final)
         )
     ).all():
-        svc = services.get(service_id or "")
+        if service_id is None:
+            continue
+        key = (service_id, direction or "inbound")
+        add = [float(count), max(0.0, float(seconds or 0.0))]
+        _add(work, key, add)
+        if is_final:
+            _add(fold.service_work, key, add)
+    for (service_id, direction), (n, secs) in work.items():
+        svc = services.get(service_id)
         if svc is None:
             continue
         if direction == "outbound":
-            svc.handled_out += int(count)
+            svc.handled_out += int(n)
         else:
-            svc.handled_in += int(count)
-        svc.handle_sum += max(0.0, float(seconds or 0.0))
-    for service_id, disposition, count in (
+            svc.handled_in += int(n)
+        svc.handle_sum += secs
+    disps = dict(fold.service_dispositions)
+    for service_id, disposition, is_final, count in (
         await s.execute(
-            select(i.service_id, i.disposition, func.count())
+            select(i.service_id, i.disposition, final, func.count())
             .where(done, i.disposition.is_not(None))
-            .group_by(i.service_id, i.disposition)
+            .group_by(i.service_id, i.disposition, final)
         )
     ).all():
-        svc = services.get(service_id or "")
-        if svc is not None and disposition:
-            svc.dispositions[disposition] += int(count)
+        if service_id is None or not disposition:
+            continue
+        disps[(service_id, disposition)] = disps.get((service_id, disposition), 0) + int(count)
+        if is_final:
+            key = (service_id, disposition)
+            fold.service_dispositions[key] = fold.service_dispositions.get(key, 0) + int(count)
+    for (service_id, disposition), count in disps.items():
+        svc = services.get(service_id)
+        if svc is not None:
+            svc.dispositions[disposition] += count
     st = InteractionStep
     finished = and_(
         st.tenant_id == tenant_id,
         st.offered_at >= since,
         st.phase == DONE,
         st.answered_at.is_not(None),
-        st.completed_at >= ds,
+        st.completed_at >= start,
     )
-    for user_id, direction, count, seconds in (
+    final = _final(fold_before, st.completed_at)
+    parts = {k: list(v) for k, v in fold.agent_work.items()}
+    for user_id, direction, is_final, count, seconds in (
         await s.execute(
             select(
                 st.user_id,
                 i.direction,
+                final,
                 func.count(),
                 func.sum(sql.between(st.answered_at, st.completed_at)),
             )
             .join(i, i.id == st.interaction_id)
             .where(finished)
-            .group_by(st.user_id, i.direction)
+            .group_by(st.user_id, i.direction, final)
         )
     ).all():
+        key = (user_id, direction or "inbound")
+        add = [float(count), max(0.0, float(seconds or 0.0))]
+        _add(parts, key, add)
+        if is_final:
+            _add(fold.agent_work, key, add)
+    for (user_id, direction), (n, secs) in parts.items():
         agent = agents.get(user_id)
         if agent is None:
             continue
         if direction == "outbound":
-            agent.handled_out += int(count)
+            agent.handled_out += int(n)
         else:
-            agent.handled_in += int(count)
-        agent.handle_sum += max(0.0, float(seconds or 0.0))
-    for user_id, disposition, count in (
+            agent.handled_in += int(n)
+        agent.handle_sum += secs
+    disps = dict(fold.agent_dispositions)
+    for user_id, disposition, is_final, count in (
         await s.execute(
-            select(st.user_id, st.disposition, func.count())
+            select(st.user_id, st.disposition, final, func.count())
             .where(finished, st.disposition.is_not(None))
-            .group_by(st.user_id, st.disposition)
+            .group_by(st.user_id, st.disposition, final)
         )
     ).all():
+        if not disposition:
+            continue
+        disps[(user_id, disposition)] = disps.get((user_id, disposition), 0) + int(count)
+        if is_final:
+            key = (user_id, disposition)
+            fold.agent_dispositions[key] = fold.agent_dispositions.get(key, 0) + int(count)
+    for (user_id, disposition), count in disps.items():
         agent = agents.get(user_id)
-        if agent is not None and disposition:
-            agent.dispositions[disposition] += int(count)
+        if agent is not None:
+            agent.dispositions[disposition] += count
+
+
+def _add(into: dict[tuple[str, str], list[float]], key: tuple[str, str], add: list[float]) -> None:
+    have = into.setdefault(key, [0.0, 0.0])
+    have[0] += add[0]
+    have[1] += add[1]
 
 
 async def _active(s: AsyncSession, agents: dict[str, AgentStats]) -> None:
@@ -756,13 +870,22 @@ async def compute(
     await _waiting(s, tenant_id, services_by_id)
     await _active(s, agents_by_id)
     messages = await _messages(s, tenant_id, settings.messages_in_snapshot)
+    fold = previous.fold if previous is not None else None
     if previous is not None and recent:
         _copy_day(previous, services_by_id, agents_by_id)
         day_at = previous.day_at
     else:
-        await _queue(s, sql, tenant_id, services_by_id, ds)
-        await _work(s, sql, tenant_id, services_by_id, agents_by_id, ds, since)
+        signature = tuple((t.id, t.threshold, t.short_abandon) for t in config.services)
+        old = previous.fold if previous is not None else None
+        if isinstance(old, Fold) and old.day_start == ds and old.signature == signature:
+            fold = old.copy()
+        else:
+            fold = Fold(day_start=ds, signature=signature)
+        fold_before = now - timedelta(seconds=settings.fold_margin_seconds)
+        await _queue(s, sql, tenant_id, services_by_id, ds, fold, fold_before)
+        await _work(s, sql, tenant_id, services_by_id, agents_by_id, ds, since, fold, fold_before)
         await _outbound(s, tenant_id, services_by_id, agents_by_id, ds)
+        fold.watermark = fold_before
         day_at = now
     if (
         previous is not None
@@ -792,6 +915,7 @@ async def compute(
         series_at=series_at,
         day_at=day_at,
         config=config,
+        fold=fold,
     )
     snap.compute_seconds = _time.perf_counter() - started
     return snap

@@ -281,6 +281,9 @@ def _sum(values: Iterable[str]) -> str:
 
 
 def _matches(value: str, flt: d.RowFilter) -> bool:
+    if (value == "") != (flt.value == ""):
+        # a value that could not be computed is neither less nor greater than anything
+        return flt.op == "NE"
     left, right = _number(value), _number(flt.value)
     cmp: int
     if left is not None and right is not None:

@@ -23,6 +23,9 @@ class StatsSettings(BaseSettings):
     # often per process (a logout or a new subscription elsewhere shows within this delay;
     # in the same process at once); 0 disables the cache
     lookup_cache_seconds: float = 5.0
+    # chats and interactions finished this long ago are summed once and never read again
+    # (longer than any commit delay or clock difference between processes)
+    fold_margin_seconds: float = 60.0
     # a subscription nobody polled for this long is inactive and is deleted
     subscription_idle_seconds: float = 600.0
     # ``polled_at`` of a subscription is written at most this often (not on every poll)

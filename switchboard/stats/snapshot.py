@@ -127,6 +127,8 @@ class Snapshot:
     day_at: datetime = field(default_factory=lambda: datetime.min.replace(tzinfo=UTC))
     # the configuration it was built on (switchboard.stats.compute.Config), reused
     config: Any = None
+    # the day's figures of finished records (switchboard.stats.compute.Fold), carried on
+    fold: Any = None
     compute_seconds: float = 0.0
     services_by_id: dict[str, ServiceStats] = field(default_factory=dict)
     agents_by_team: dict[str, list[int]] = field(default_factory=dict)
