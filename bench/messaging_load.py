@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import resource
@@ -438,9 +439,11 @@ async def exercise(
     delivered = 0
     errors = 0
     last_delivery = 0.0
+    seen: set[str] = set()
+    duplicates = 0
 
     async def poller(c: Customer) -> None:
-        nonlocal delivered, errors, last_delivery
+        nonlocal delivered, errors, last_delivery, duplicates
         while not stop.is_set():
             try:
                 events = await c.poll()
@@ -452,7 +455,11 @@ async def exercise(
             now = time.time()
             for e in events:
                 if e.get("event") == "chat_session_message":
-                    sent = float(str(e["msg"]).split("|", 1)[0])
+                    text = str(e["msg"])
+                    if text in seen:
+                        duplicates += 1
+                    seen.add(text)
+                    sent = float(text.split("|", 1)[0])
                     latencies.append(now - sent)
                     delivered += 1
                     last_delivery = time.monotonic()
@@ -501,6 +508,7 @@ async def exercise(
     sending = True
 
     interval = args.senders / args.rate if args.rate else 0.0
+    ids = itertools.count()
 
     async def sender(k: int) -> None:
         nonlocal sent
@@ -517,7 +525,7 @@ async def exercise(
                 tenant_id=tenant_id,
                 chat_id=chat_id,
                 party_id=party,
-                event={"event": "chat_session_message", "msg": f"{time.time():.6f}|hello"},
+                event={"event": "chat_session_message", "msg": f"{time.time():.6f}|{next(ids)}"},
             )
             sent += 1
 
@@ -538,6 +546,7 @@ async def exercise(
     result["active_chats"] = len(parties)
     result["messages_sent"] = sent
     result["messages_delivered"] = delivered
+    result["duplicates"] = duplicates
     result["send_seconds"] = round(sent_elapsed, 1)
     # deliveries over the time from the first post to the last delivery
     result["msg_per_s"] = round(
@@ -559,8 +568,8 @@ async def exercise(
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--customers", type=int, default=int(os.environ.get("BENCH_CUSTOMERS", 2000)))
-    p.add_argument("--active", type=int, default=int(os.environ.get("BENCH_ACTIVE", 200)))
+    p.add_argument("--customers", type=int, default=int(os.environ.get("BENCH_CUSTOMERS", 1000)))
+    p.add_argument("--active", type=int, default=int(os.environ.get("BENCH_ACTIVE", 100)))
     p.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 10)))
     p.add_argument("--senders", type=int, default=32, help="concurrent agent-side senders")
     p.add_argument(
