@@ -541,6 +541,53 @@ def _waiting_today(rows: list[tuple[int, int, int]]) -> int:
 # ---- handled work, dispositions, what agents do now --------------------------------------
 
 
+async def _sum_work(
+    s: AsyncSession,
+    key: Any,
+    stmt_from: Any,
+    where: ColumnElement[bool],
+    answered: Any,
+    completed: Any,
+    disposition: Any,
+    sql: _Sql,
+    fold_before: datetime,
+    work_base: dict[tuple[str, str], list[float]],
+    disp_base: dict[tuple[str, str], int],
+) -> tuple[dict[tuple[str, str], list[float]], dict[tuple[str, str], int]]:
+    """One scan: count and handling time by (key, direction), dispositions by (key,
+    disposition); records completed before ``fold_before`` are added to the bases."""
+    final = _final(fold_before, completed)
+    stmt = (
+        select(
+            key,
+            Interaction.direction,
+            disposition,
+            final,
+            func.count(),
+            func.sum(sql.between(answered, completed)),
+        )
+        .select_from(stmt_from)
+        .where(where)
+        .group_by(key, Interaction.direction, disposition, final)
+    )
+    work = {k: list(v) for k, v in work_base.items()}
+    disps = dict(disp_base)
+    for owner, direction, disp, is_final, count, seconds in (await s.execute(stmt)).all():
+        if owner is None:
+            continue
+        wkey = (owner, direction or "inbound")
+        add = [float(count), max(0.0, float(seconds or 0.0))]
+        _add(work, wkey, add)
+        if is_final:
+            _add(work_base, wkey, add)
+        if disp:
+            dkey = (owner, disp)
+            disps[dkey] = disps.get(dkey, 0) + int(count)
+            if is_final:
+                disp_base[dkey] = disp_base.get(dkey, 0) + int(count)
+    return work, disps
+
+
 async def _work(
     s: AsyncSession,
     sql: _Sql,
@@ -555,34 +602,24 @@ async def _work(
     """Handled interactions, handling time and dispositions of the day."""
     i = Interaction
     start = ds if fold.watermark is None else max(ds, fold.watermark)
-    done = and_(
-        i.tenant_id == tenant_id,
-        i.created_at >= since,
-        i.answered_at.is_not(None),
-        i.completed_at >= start,
+    work, disps = await _sum_work(
+        s,
+        i.service_id,
+        i,
+        and_(
+            i.tenant_id == tenant_id,
+            i.created_at >= since,
+            i.answered_at.is_not(None),
+            i.completed_at >= start,
+        ),
+        i.answered_at,
+        i.completed_at,
+        i.disposition,
+        sql,
+        fold_before,
+        fold.service_work,
+        fold.service_dispositions,
     )
-    final = _final(fold_before, i.completed_at)
-    work = {k: list(v) for k, v in fold.service_work.items()}
-    for service_id, direction, is_final, count, seconds in (
-        await s.execute(
-            select(
-                i.service_id,
-                i.direction,
-                final,
-                func.count(),
-                func.sum(sql.between(i.answered_at, i.completed_at)),
-            )
-            .where(done)
-            .group_by(i.service_id, i.direction, final)
-        )
-    ).all():
-        if service_id is None:
-            continue
-        key = (service_id, direction or "inbound")
-        add = [float(count), max(0.0, float(seconds or 0.0))]
-        _add(work, key, add)
-        if is_final:
-            _add(fold.service_work, key, add)
     for (service_id, direction), (n, secs) in work.items():
         svc = services.get(service_id)
         if svc is None:
@@ -592,53 +629,30 @@ async def _work(
         else:
             svc.handled_in += int(n)
         svc.handle_sum += secs
-    disps = dict(fold.service_dispositions)
-    for service_id, disposition, is_final, count in (
-        await s.execute(
-            select(i.service_id, i.disposition, final, func.count())
-            .where(done, i.disposition.is_not(None))
-            .group_by(i.service_id, i.disposition, final)
-        )
-    ).all():
-        if service_id is None or not disposition:
-            continue
-        disps[(service_id, disposition)] = disps.get((service_id, disposition), 0) + int(count)
-        if is_final:
-            key = (service_id, disposition)
-            fold.service_dispositions[key] = fold.service_dispositions.get(key, 0) + int(count)
     for (service_id, disposition), count in disps.items():
         svc = services.get(service_id)
         if svc is not None:
             svc.dispositions[disposition] += count
     st = InteractionStep
-    finished = and_(
-        st.tenant_id == tenant_id,
-        st.offered_at >= since,
-        st.phase == DONE,
-        st.answered_at.is_not(None),
-        st.completed_at >= start,
+    parts, disps = await _sum_work(
+        s,
+        st.user_id,
+        st.__table__.join(i.__table__, i.id == st.interaction_id),
+        and_(
+            st.tenant_id == tenant_id,
+            st.offered_at >= since,
+            st.phase == DONE,
+            st.answered_at.is_not(None),
+            st.completed_at >= start,
+        ),
+        st.answered_at,
+        st.completed_at,
+        st.disposition,
+        sql,
+        fold_before,
+        fold.agent_work,
+        fold.agent_dispositions,
     )
-    final = _final(fold_before, st.completed_at)
-    parts = {k: list(v) for k, v in fold.agent_work.items()}
-    for user_id, direction, is_final, count, seconds in (
-        await s.execute(
-            select(
-                st.user_id,
-                i.direction,
-                final,
-                func.count(),
-                func.sum(sql.between(st.answered_at, st.completed_at)),
-            )
-            .join(i, i.id == st.interaction_id)
-            .where(finished)
-            .group_by(st.user_id, i.direction, final)
-        )
-    ).all():
-        key = (user_id, direction or "inbound")
-        add = [float(count), max(0.0, float(seconds or 0.0))]
-        _add(parts, key, add)
-        if is_final:
-            _add(fold.agent_work, key, add)
     for (user_id, direction), (n, secs) in parts.items():
         agent = agents.get(user_id)
         if agent is None:
@@ -648,20 +662,6 @@ async def _work(
         else:
             agent.handled_in += int(n)
         agent.handle_sum += secs
-    disps = dict(fold.agent_dispositions)
-    for user_id, disposition, is_final, count in (
-        await s.execute(
-            select(st.user_id, st.disposition, final, func.count())
-            .where(finished, st.disposition.is_not(None))
-            .group_by(st.user_id, st.disposition, final)
-        )
-    ).all():
-        if not disposition:
-            continue
-        disps[(user_id, disposition)] = disps.get((user_id, disposition), 0) + int(count)
-        if is_final:
-            key = (user_id, disposition)
-            fold.agent_dispositions[key] = fold.agent_dispositions.get(key, 0) + int(count)
     for (user_id, disposition), count in disps.items():
         agent = agents.get(user_id)
         if agent is not None:
