@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import subprocess
@@ -93,7 +94,17 @@ async def test_secrets_never_logged_or_returned(
         assert "$argon2" not in text
 
 
-def _cli(args: list[str], settings: Settings, **extra: str) -> subprocess.CompletedProcess[str]:
+async def _cli(
+    args: list[str], settings: Settings, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in a thread: the in-process app's workers keep running meanwhile (a
+    blocked event loop would keep their SQLite write transactions open)."""
+    return await asyncio.to_thread(_cli_sync, args, settings, **extra)
+
+
+def _cli_sync(
+    args: list[str], settings: Settings, **extra: str
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env.update(
         SWITCHBOARD_DATABASE_URL=settings.database_url,
@@ -116,14 +127,14 @@ async def test_cli_administration(migrated: Settings, client: httpx.AsyncClient)
     import secrets
 
     domain = f"cli{secrets.token_hex(4)}.example.test"
-    r = _cli(["migrate"], migrated)
+    r = await _cli(["migrate"], migrated)
     assert r.returncode == 0, r.stderr
-    r = _cli(["tenant", "create", domain, "--name", "CLI Co"], migrated)
+    r = await _cli(["tenant", "create", domain, "--name", "CLI Co"], migrated)
     assert r.returncode == 0, r.stderr
-    r = _cli(["tenant", "create", domain], migrated)
+    r = await _cli(["tenant", "create", domain], migrated)
     assert r.returncode == 1
     assert "already exists" in r.stderr
-    r = _cli(
+    r = await _cli(
         [
             "user",
             "create",
@@ -145,7 +156,7 @@ async def test_cli_administration(migrated: Settings, client: httpx.AsyncClient)
     )
     assert r.returncode == 0, r.stderr
     assert "password:" in r.stdout
-    r = _cli(
+    r = await _cli(
         [
             "user",
             "create",
@@ -165,7 +176,7 @@ async def test_cli_administration(migrated: Settings, client: httpx.AsyncClient)
     )
     assert r.returncode == 1
     assert "Role not found" in r.stderr
-    r = _cli(["apikey", "generate", "boss", "--tenant", domain], migrated)
+    r = await _cli(["apikey", "generate", "boss", "--tenant", domain], migrated)
     assert r.returncode == 0, r.stderr
     secret = r.stdout.strip()
     assert len(secret) == 64
@@ -184,15 +195,15 @@ async def test_cli_administration(migrated: Settings, client: httpx.AsyncClient)
     assert me["roles"] == ["System Administrator"]
     assert me["skills"] == {"Sales": 80}
     assert me["team"] == "Admins"
-    r = _cli(["apikey", "generate", "boss", "--tenant", "missing.example.test"], migrated)
+    r = await _cli(["apikey", "generate", "boss", "--tenant", "missing.example.test"], migrated)
     assert r.returncode == 1
-    r = _cli(
+    r = await _cli(
         ["tenant", "set", domain, "timezone=Europe/Paris", "scim_allow_username_change=true"],
         migrated,
     )
     assert r.returncode == 0, r.stderr
     assert '"Europe/Paris"' in r.stdout and "scim_allow_username_change = true" in r.stdout
-    r = _cli(["tenant", "set", domain, "timezone=Mars/Olympus"], migrated)
+    r = await _cli(["tenant", "set", domain, "timezone=Mars/Olympus"], migrated)
     assert r.returncode == 1
     assert "Unknown time zone" in r.stderr
 
