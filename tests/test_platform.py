@@ -244,3 +244,13 @@ def test_demo_seed_on_empty_database(tmp_path: Path) -> None:
     assert second == "None"  # seeding happens only on an empty database
     saved = tmp_path / "data" / "demo-credentials.json"
     assert saved.exists() and oct(saved.stat().st_mode)[-3:] == "600"
+
+
+async def test_wrong_method_answers_in_each_apis_format(client: httpx.AsyncClient) -> None:
+    r = await client.delete("/configapi/v2/team")
+    assert r.status_code == 405
+    assert r.json()["error"] == "method_not_allowed"
+    assert "GET" in r.headers.get("allow", "")
+    r = await client.delete("/clientweb/api/v2/availability")
+    assert r.status_code == 405
+    assert "error_code" in r.json()

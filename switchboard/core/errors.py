@@ -50,6 +50,11 @@ class NotFound(DomainError):
     kind = "not_found"
 
 
+class MethodNotAllowed(DomainError):
+    status = 405
+    kind = "method_not_allowed"
+
+
 class NotAcceptable(DomainError):
     status = 406
     kind = "not_acceptable"
@@ -135,6 +140,7 @@ def install(app: FastAPI) -> None:
             401: Unauthorized,
             403: Forbidden,
             404: NotFound,
+            405: MethodNotAllowed,
             406: NotAcceptable,
             409: Conflict,
             413: TooLarge,
@@ -152,7 +158,10 @@ def install(app: FastAPI) -> None:
             detail = "No such resource: " + request.url.path
         if exc.status_code == 405:
             detail = "Method not allowed"
-        return render(request, cls(detail))
+        response = render(request, cls(detail))
+        if exc.status_code == 405 and exc.headers:
+            response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
