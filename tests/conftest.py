@@ -164,6 +164,8 @@ async def admin_headers(client: httpx.AsyncClient, tenant: TenantInfo) -> dict[s
 
 
 # ---- live servers (real sockets; optionally several worker processes) --------------
+# Servers live until the end of the test module that started them: their background
+# workers share the database with the in-process app and must not do later modules' work.
 
 
 def free_port() -> int:
@@ -178,7 +180,7 @@ class LiveServer:
     process: subprocess.Popen[bytes]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_server_factory(migrated: Settings, tmp_root: Path) -> Iterator[Callable[..., LiveServer]]:
     started: list[LiveServer] = []
 
