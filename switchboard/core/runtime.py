@@ -23,7 +23,7 @@ class Runtime:
         from switchboard.core.security import configure_hashing
 
         configure_hashing(settings.argon2_time_cost, settings.argon2_memory_kib)
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, pool_size=settings.db_pool_size)
         bus = make_bus(settings.redis_url, settings.bus_prefix)
         return cls(settings=settings, db=db, bus=bus)
 
