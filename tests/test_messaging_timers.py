@@ -50,20 +50,21 @@ async def test_inactivity_warning_then_timeout(
     await update_entry(
         rt,
         tenant,
-        inactivity_warning_seconds=1,
-        inactivity_timeout_seconds=2,
+        # generous gaps: under CI load the timer worker may tick late
+        inactivity_warning_seconds=2,
+        inactivity_timeout_seconds=5,
         widget_configuration={"inactivityWarningMessage": "Still there?"},
     )
     c = Customer(client, tenant)
     await c.start()
     await connect_agent(rt, tenant, c.chat_id)
-    seen = await poll_until(c, "chat_session_timeout_warning")
+    seen = await poll_until(c, "chat_session_timeout_warning", seconds=12.0)
     warning = next(e for e in seen if e["event"] == "chat_session_timeout_warning")
     assert warning["msg"] == "Still there?"
     # the customer answers: the silence starts again (no timeout yet)
     await c.say("yes!")
     assert (await chat_row(rt, c.chat_id)).warning_sent_at is None
-    seen = await poll_until(c, "chat_session_ended")
+    seen = await poll_until(c, "chat_session_ended", seconds=15.0)
     kinds = [e["event"] for e in seen]
     assert kinds.index("chat_session_timeout_warning") < kinds.index(
         "chat_session_inactivity_timeout"
