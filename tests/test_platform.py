@@ -67,6 +67,16 @@ async def test_migrations_match_models(migrated: Settings) -> None:
     assert changes == []
 
 
+def test_migrations_have_one_head() -> None:
+    """Migrations form one line: a new revision always names the current head."""
+    from alembic.script import ScriptDirectory
+
+    from switchboard.migrations import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite:///unused.db"))
+    assert len(script.get_heads()) == 1, script.get_heads()
+
+
 async def test_secrets_never_logged_or_returned(
     client: httpx.AsyncClient, tenant: TenantInfo, caplog: pytest.LogCaptureFixture
 ) -> None:

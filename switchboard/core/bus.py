@@ -24,10 +24,16 @@ class Waiter:
     def __init__(self) -> None:
         self._event = asyncio.Event()
         self.payloads: list[str] = []
+        self.pairs: list[tuple[str, str]] = []
 
-    def wake(self, payload: str) -> None:
+    def wake(self, payload: str, topic: str = "") -> None:
         self.payloads.append(payload)
+        self.pairs.append((topic, payload))
         self._event.set()
+
+    @property
+    def woken(self) -> bool:
+        return self._event.is_set()
 
     async def wait(self, timeout: float) -> bool:
         """Wait until woken or ``timeout`` seconds pass; True when woken. Re-arms itself."""
@@ -42,6 +48,13 @@ class Waiter:
 
     def drain(self) -> list[str]:
         out, self.payloads = self.payloads, []
+        self.pairs = []
+        return out
+
+    def drain_pairs(self) -> list[tuple[str, str]]:
+        """What woke the waiter since the last drain: (topic, payload) pairs."""
+        out, self.pairs = self.pairs, []
+        self.payloads = []
         return out
 
 
@@ -49,6 +62,7 @@ class Bus(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def publish(self, topic: str, payload: str = "") -> None: ...
+    async def publish_many(self, items: list[tuple[str, str]]) -> None: ...
     def listen(self, topics: Iterable[str]) -> Any: ...
 
 
@@ -70,7 +84,7 @@ class _LocalFanout:
 
     def deliver(self, topic: str, payload: str) -> None:
         for w in list(self._waiters.get(topic, ())):
-            w.wake(payload)
+            w.wake(payload, topic)
 
     def topics(self) -> list[str]:
         return list(self._waiters)
@@ -90,6 +104,10 @@ class InProcessBus:
 
     async def publish(self, topic: str, payload: str = "") -> None:
         self._fanout.deliver(topic, payload)
+
+    async def publish_many(self, items: list[tuple[str, str]]) -> None:
+        for topic, payload in items:
+            self._fanout.deliver(topic, payload)
 
     @asynccontextmanager
     async def listen(self, topics: Iterable[str]) -> AsyncIterator[Waiter]:
@@ -113,6 +131,8 @@ class RedisBus:
         self._fanout = _LocalFanout()
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        # an outage is logged once when it starts and once when it ends
+        self._down = False
 
     async def start(self) -> None:
         if self._task is None:
@@ -129,12 +149,25 @@ class RedisBus:
             self._task = None
         await self._redis.aclose()
 
+    def _outage(self, what: str) -> None:
+        if not self._down:
+            self._down = True
+            log.warning("redis bus unavailable (%s); waking this process's readers only", what)
+
+    def _recovered(self) -> None:
+        if self._down:
+            self._down = False
+            log.warning("redis bus reachable again")
+
     async def _run(self) -> None:
+        backoff = 0.5
         while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 await pubsub.psubscribe(self._prefix + "*")
                 self._ready.set()
+                self._recovered()
+                backoff = 0.5
                 # Wake everyone after a (re)connect: something may have been missed.
                 for topic in self._fanout.topics():
                     self._fanout.deliver(topic, "")
@@ -150,17 +183,36 @@ class RedisBus:
                     self._fanout.deliver(channel[len(self._prefix) :], str(data))
             except asyncio.CancelledError:
                 raise
-            except Exception:  # connection dropped: retry
-                log.warning("redis bus disconnected; reconnecting", exc_info=True)
-                await asyncio.sleep(0.5)
+            except Exception as e:  # connection dropped: retry, backing off
+                self._outage(type(e).__name__)
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py stub gap
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
 
     async def publish(self, topic: str, payload: str = "") -> None:
+        await self.publish_many([(topic, payload)])
+
+    async def publish_many(self, items: list[tuple[str, str]]) -> None:
+        if not items:
+            return
         try:
-            await self._redis.publish(self._prefix + topic, payload)
-        except Exception:
-            # The database holds the truth; waiters re-check on their timeout.
-            log.warning("redis publish failed for %s", topic, exc_info=True)
-            self._fanout.deliver(topic, payload)
+            if len(items) == 1:
+                topic, payload = items[0]
+                await self._redis.publish(self._prefix + topic, payload)
+            else:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for topic, payload in items:
+                        pipe.publish(self._prefix + topic, payload)
+                    await pipe.execute()
+            if self._down:
+                self._recovered()
+        except Exception as e:
+            # The database holds the truth; readers in other processes re-check on
+            # their timeout. This process's readers are woken directly.
+            self._outage(type(e).__name__)
+            for topic, payload in items:
+                self._fanout.deliver(topic, payload)
 
     @asynccontextmanager
     async def listen(self, topics: Iterable[str]) -> AsyncIterator[Waiter]:

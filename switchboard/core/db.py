@@ -2,14 +2,25 @@
 
 SQLite (the embedded default) runs in WAL mode with a busy timeout; every write
 transaction starts with ``BEGIN IMMEDIATE`` so concurrent writers queue instead of
-failing with "database is locked". PostgreSQL uses one engine for both; claims that
-must happen exactly once take row locks (``SELECT ... FOR UPDATE [SKIP LOCKED]``).
+failing with "database is locked", and writers of one process queue on an asyncio lock
+first (SQLite's own busy handler sleeps in steps of up to 100 ms). PostgreSQL uses one
+engine for both; claims that must happen exactly once take row locks
+(``SELECT ... FOR UPDATE [SKIP LOCKED]``).
+
+**One operation, one transaction.** ``Database.write()`` is the transaction of one
+operation. Inside it, code that wants to wake readers calls ``after_commit(session,
+topic, payload)``; the publishes are queued on the session and sent only once the
+transaction has committed (none at all when it rolls back). ``call_after_commit``
+queues other work that must follow a commit (a push notification, say).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +36,25 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+
+_PUBLISHES = "switchboard.after_commit.publish"
+_CALLS = "switchboard.after_commit.call"
+
+Publisher = Callable[[list[tuple[str, str]]], Awaitable[None]]
+
+
+def after_commit(session: AsyncSession, topic: str, payload: str = "") -> None:
+    """Publish ``topic`` on the bus once the session's write transaction has committed."""
+    session.info.setdefault(_PUBLISHES, []).append((topic, payload))
+
+
+def call_after_commit(session: AsyncSession, fn: Callable[[], Awaitable[None]]) -> None:
+    """Run ``fn`` once the session's write transaction has committed (errors are logged:
+    the operation itself has succeeded)."""
+    session.info.setdefault(_CALLS, []).append(fn)
+
 
 NAMING = {
     "ix": "ix_%(column_0_N_label)s",
@@ -99,6 +129,11 @@ class Database:
             self.read_engine = self.write_engine
         self._write = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._read = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        # SQLite: one writer at a time; this process's writers queue here, not in
+        # SQLite's sleeping busy handler
+        self.write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        # set by the runtime: sends the publishes queued by ``after_commit``
+        self.publisher: Publisher | None = None
 
     @staticmethod
     def _sqlite_engine(url: str, *, immediate: bool, echo: bool) -> AsyncEngine:
@@ -120,11 +155,34 @@ class Database:
 
         return engine
 
+    def serialised(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """Held around every write transaction of this process (SQLite only)."""
+        return self.write_lock if self.write_lock is not None else contextlib.nullcontext()
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction: commits on success, rolls back on any exception."""
-        async with self._write() as session, session.begin():
-            yield session
+        """The transaction of one operation: commits on success, rolls back on any
+        exception; then sends what ``after_commit``/``call_after_commit`` queued."""
+        async with self.serialised(), self._write() as session:
+            async with session.begin():
+                yield session
+            publishes: list[tuple[str, str]] = session.info.pop(_PUBLISHES, [])
+            calls: list[Callable[[], Awaitable[None]]] = session.info.pop(_CALLS, [])
+        await self.committed(publishes, calls)
+
+    async def committed(
+        self,
+        publishes: list[tuple[str, str]],
+        calls: list[Callable[[], Awaitable[None]]] | None = None,
+    ) -> None:
+        """Send the publishes (each distinct one once) and run the calls of a commit."""
+        if publishes and self.publisher is not None:
+            await self.publisher(list(dict.fromkeys(publishes)))
+        for fn in calls or ():
+            try:
+                await fn()
+            except Exception:
+                log.exception("work after a commit failed")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -25,6 +25,7 @@ class Runtime:
         configure_hashing(settings.argon2_time_cost, settings.argon2_memory_kib)
         db = Database(settings.database_url, pool_size=settings.db_pool_size)
         bus = make_bus(settings.redis_url, settings.bus_prefix)
+        db.publisher = bus.publish_many
         return cls(settings=settings, db=db, bus=bus)
 
     async def start(self) -> None:

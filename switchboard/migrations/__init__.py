@@ -17,11 +17,11 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(settings: Settings) -> None:
-    """Apply every migration (all heads) to the configured database."""
+    """Apply every migration to the configured database."""
     if settings.is_sqlite:
         from pathlib import Path
 
         path = settings.database_url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(settings.database_url), "heads")
+    command.upgrade(alembic_config(settings.database_url), "head")
