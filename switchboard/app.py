@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 
 from switchboard import __version__
 from switchboard.core import errors, registry
@@ -63,13 +62,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         expose_headers=["Location", "ETag"],
     )
     errors.install(app)
-
-    @app.get("/health", tags=["health"], summary="Liveness and database reachability")
-    async def health() -> JSONResponse:
-        ok = await rt.db.ping()
-        body = {"status": "ok" if ok else "degraded", "database": "ok" if ok else "unreachable"}
-        return JSONResponse(body, status_code=200 if ok else 503)
-
     for mod in registry.api_modules():
         app.include_router(mod.router)
     return app

@@ -20,7 +20,12 @@ from tests.conftest import TenantInfo
 async def test_health(client: httpx.AsyncClient) -> None:
     r = await client.get("/health")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "database": "ok"}
+    assert r.json() == {"status": "ok"}
+    r = await client.get("/ready")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+    assert body["redis"] in ("ok", "not configured")
 
 
 async def test_openapi_documents_every_operation(client: httpx.AsyncClient) -> None:

@@ -61,6 +61,7 @@ class Waiter:
 class Bus(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
+    async def ping(self) -> bool: ...
     async def publish(self, topic: str, payload: str = "") -> None: ...
     async def publish_many(self, items: list[tuple[str, str]]) -> None: ...
     def listen(self, topics: Iterable[str]) -> Any: ...
@@ -101,6 +102,9 @@ class InProcessBus:
 
     async def stop(self) -> None:
         return None
+
+    async def ping(self) -> bool:
+        return True
 
     async def publish(self, topic: str, payload: str = "") -> None:
         self._fanout.deliver(topic, payload)
@@ -189,6 +193,13 @@ class RedisBus:
                     await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py stub gap
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+
+    async def ping(self) -> bool:
+        try:
+            async with asyncio.timeout(2):
+                return bool(await self._redis.ping())
+        except Exception:
+            return False
 
     async def publish(self, topic: str, payload: str = "") -> None:
         await self.publish_many([(topic, payload)])

@@ -1,0 +1,5 @@
+"""Platform endpoints: liveness (``/health``) and readiness (``/ready``)."""
+
+from switchboard.api.platform.routes import router
+
+__all__ = ["router"]
