@@ -1,0 +1,1 @@
+"""Canned responses: tenant-managed reply texts with ``$(PARAM)`` placeholders."""
