@@ -49,6 +49,9 @@ class ScenarioEntry(Base):
     inactivity_timeout_seconds: Mapped[int] = mapped_column(Integer, default=600)
     inactivity_warning_seconds: Mapped[int] = mapped_column(Integer, default=540)
     widget_configuration: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # web sites (scheme://host[:port]) allowed to call the Messaging API cross-origin for
+    # this entry (CORS, switchboard.core.middleware); [] allows none
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
