@@ -1,7 +1,7 @@
 """Changing teams and their membership (a user belongs to one team at most).
 
-Every change commits, then publishes ``tenant:<id>:teams`` (and ``tenant:<id>:users``
-when users moved).
+Every change queues ``tenant:<id>:teams`` (and ``tenant:<id>:users`` when users moved)
+and ``config:<id>`` in its one write transaction; they are published after the commit.
 """
 
 from __future__ import annotations
@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.core.db import utcnow
+from switchboard.core.db import after_commit, utcnow
 from switchboard.core.errors import Conflict, Invalid, NotFound
 from switchboard.core.runtime import Runtime
-from switchboard.teams.models import Team
+from switchboard.teams.models import Team, team_supervisors
+from switchboard.teams.schemas import TeamCreate, TeamUpdate
+from switchboard.tenants.config import config_changed
 from switchboard.users.models import User
 
 
@@ -95,24 +97,63 @@ async def _set_members(s: AsyncSession, team: Team, wanted: Iterable[str]) -> bo
     return bool(leaving or joining)
 
 
+async def _set_supervisors(s: AsyncSession, team: Team, wanted: Iterable[str]) -> None:
+    """Make exactly ``wanted`` (user ids of the tenant) the team's supervisors."""
+    ids = sorted(set(wanted))
+    if ids:
+        found = {
+            uid
+            for (uid,) in (
+                await s.execute(
+                    select(User.id).where(User.tenant_id == team.tenant_id, User.id.in_(ids))
+                )
+            ).all()
+        }
+        missing = [uid for uid in ids if uid not in found]
+        if missing:
+            raise Invalid("No such user: " + ", ".join(missing), field="supervisors")
+    await s.execute(delete(team_supervisors).where(team_supervisors.c.team_id == team.id))
+    if ids:
+        await s.execute(
+            insert(team_supervisors), [{"team_id": team.id, "user_id": uid} for uid in ids]
+        )
+
+
+def _changed(s: AsyncSession, tenant_id: str, team_id: str, users_moved: bool) -> None:
+    after_commit(s, teams_topic(tenant_id), team_id)
+    if users_moved:
+        after_commit(s, _users_topic(tenant_id), "")
+    config_changed(s, tenant_id, f"team:{team_id}")
+
+
 async def create_team(
-    rt: Runtime, *, tenant_id: str, name: str, members: Iterable[str] = ()
+    rt: Runtime,
+    *,
+    tenant_id: str,
+    name: str,
+    members: Iterable[str] = (),
+    description: str | None = None,
+    default_chat_capacity: int | None = None,
+    supervisors: Iterable[str] | None = None,
 ) -> Team:
-    """A new team; ``members`` (user ids) move into it from their former teams."""
+    """A new team; ``members`` (user ids) move into it from their former teams;
+    ``supervisors`` (user ids) supervise it."""
     _check_name(name)
     try:
         async with rt.db.write() as s:
             if await _name_taken(s, tenant_id, name, None):
-                raise Conflict(f"Team already exists: {name}", code="uniqueness")
-            team = Team(tenant_id=tenant_id, name=name)
+                raise Conflict(f"Team already exists: {name}", code="uniqueness", field="name")
+            team = Team(tenant_id=tenant_id, name=name, description=description)
+            if default_chat_capacity is not None:
+                team.default_chat_capacity = default_chat_capacity
             s.add(team)
             await s.flush()
             moved = await _set_members(s, team, members)
+            if supervisors is not None:
+                await _set_supervisors(s, team, supervisors)
+            _changed(s, tenant_id, team.id, moved)
     except IntegrityError as e:
-        raise Conflict(f"Team already exists: {name}", code="uniqueness") from e
-    await rt.bus.publish(teams_topic(tenant_id), team.id)
-    if moved:
-        await rt.bus.publish(_users_topic(tenant_id), "")
+        raise Conflict(f"Team already exists: {name}", code="uniqueness", field="name") from e
     return team
 
 
@@ -124,8 +165,12 @@ async def update_team(
     name: str,
     members: Iterable[str] | None,
     expected: TeamSnapshot | None = None,
+    description: str | None = None,
+    default_chat_capacity: int | None = None,
+    supervisors: Iterable[str] | None = None,
 ) -> Team:
-    """Rename a team and, unless ``members`` is None, set its members exactly.
+    """Rename a team and, unless ``members`` is None, set its members exactly (likewise
+    ``supervisors``; ``description`` and ``default_chat_capacity`` change when given).
 
     ``expected`` is the state the change was computed from: :class:`StaleTeam` when
     the team no longer looks like that."""
@@ -151,11 +196,16 @@ async def update_team(
                 team.name = name
             if members is not None:
                 await _set_members(s, team, members)
+            if supervisors is not None:
+                await _set_supervisors(s, team, supervisors)
+            if description is not None:
+                team.description = description or None
+            if default_chat_capacity is not None:
+                team.default_chat_capacity = default_chat_capacity
             await s.flush()
+            _changed(s, tenant_id, team_id, True)
     except IntegrityError as e:
         raise Conflict(f"Team already exists: {name}", code="uniqueness") from e
-    await rt.bus.publish(teams_topic(tenant_id), team_id)
-    await rt.bus.publish(_users_topic(tenant_id), "")
     return team
 
 
@@ -180,7 +230,77 @@ async def delete_team(
                     raise StaleTeam(team_id)
             await _set_members(s, team, [])
             await s.delete(team)
+            _changed(s, tenant_id, team_id, True)
     except IntegrityError as e:
         raise Conflict("The team is still referenced and cannot be deleted") from e
-    await rt.bus.publish(teams_topic(tenant_id), team_id)
-    await rt.bus.publish(_users_topic(tenant_id), "")
+
+
+# ---- the Administration API: members and supervisors named by loginId ------------------
+
+
+async def _user_ids(
+    s: AsyncSession, tenant_id: str, logins: Iterable[str], field: str
+) -> list[str]:
+    wanted = list(dict.fromkeys(logins))
+    if not wanted:
+        return []
+    rows = await s.execute(
+        select(User.login_id, User.id).where(User.tenant_id == tenant_id, User.login_id.in_(wanted))
+    )
+    by_login = dict(rows.tuples().all())
+    missing = [x for x in wanted if x not in by_login]
+    if missing:
+        raise Invalid(f"{field}: no such user: {', '.join(missing)}", field=field)
+    return [by_login[x] for x in wanted]
+
+
+async def save_team(
+    rt: Runtime,
+    *,
+    tenant_id: str,
+    ref: str | None,
+    data: TeamCreate | TeamUpdate,
+) -> Team:
+    """Create (``ref`` None) or change a team from an Administration API body."""
+    fields = data.model_fields_set
+    if data.name is not None:
+        _check_name(data.name)
+    try:
+        async with rt.db.write() as s:
+            if ref is None:
+                assert data.name is not None
+                if await _name_taken(s, tenant_id, data.name, None):
+                    raise Conflict(f"Team already exists: {data.name}", field="name")
+                team = Team(tenant_id=tenant_id, name=data.name)
+                s.add(team)
+                await s.flush()
+            else:
+                stmt = (
+                    select(Team)
+                    .where(Team.tenant_id == tenant_id, (Team.id == ref) | (Team.name == ref))
+                    .with_for_update()
+                )
+                found = (await s.execute(stmt)).scalars().first()
+                if found is None:
+                    raise NotFound(f"Team not found: {ref}")
+                team = found
+                if data.name is not None and data.name != team.name:
+                    if await _name_taken(s, tenant_id, data.name, team.id):
+                        raise Conflict(f"Team already exists: {data.name}", field="name")
+                    team.name = data.name
+            if "description" in fields:
+                team.description = data.description or None
+            if data.default_chat_capacity is not None:
+                team.default_chat_capacity = data.default_chat_capacity
+            moved = False
+            if data.members is not None:
+                ids = await _user_ids(s, tenant_id, data.members, "members")
+                moved = await _set_members(s, team, ids)
+            if data.supervisors is not None:
+                ids = await _user_ids(s, tenant_id, data.supervisors, "supervisors")
+                await _set_supervisors(s, team, ids)
+            await s.flush()
+            _changed(s, tenant_id, team.id, moved)
+    except IntegrityError as e:
+        raise Conflict(f"Team already exists: {data.name}", field="name") from e
+    return team
