@@ -209,8 +209,6 @@ def user_create(
 ) -> None:
     """Create a user; prints the generated password when none is given."""
     from switchboard.core.security import generate_password
-    from switchboard.teams.models import Team
-    from switchboard.teams.service import get_by_name
     from switchboard.users.actions import create_user
     from switchboard.users.schemas import UserCreate
 
@@ -226,12 +224,10 @@ def user_create(
 
     async def go(rt: Runtime) -> str:
         tid = await tenant_id_of(rt, tenant)
-        async with rt.db.write() as s:
-            if await get_by_name(session=s, tenant_id=tid, name=team) is None:
-                s.add(Team(tenant_id=tid, name=team))
         u = await create_user(
             rt,
             tenant_id=tid,
+            create_team=True,
             data=UserCreate(
                 login_id=login_id,
                 password=secret,

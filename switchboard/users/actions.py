@@ -1,15 +1,26 @@
-"""Every change to a user: validate, change, commit, then publish ``tenant:<id>:users``."""
+"""Every change to a user: validate, change, commit, then publish ``tenant:<id>:users``.
+
+Provisioning is race-free (issue 17): every transaction that creates a user or changes a
+loginId or an extension first locks the tenant's ``user_allocators`` row
+(:func:`lock_provisioning`), so its uniqueness checks and the automatic extension it
+picks see every earlier provisioning commit, in this process or any other; a 409 then
+always means that the login or extension named really exists. Skills and teams created
+on the way are inserted with ``ON CONFLICT DO NOTHING``. Password hashes are computed
+before the transaction, off the event loop, so the lock is held for milliseconds.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.core.db import utcnow
+from switchboard.core.db import after_commit, utcnow
 from switchboard.core.errors import Conflict, Invalid, NotFound
 from switchboard.core.runtime import Runtime
 from switchboard.core.security import generate_secret, hash_secret
@@ -17,7 +28,7 @@ from switchboard.services.models import Skill
 from switchboard.teams.models import Team
 from switchboard.tenants.models import Tenant
 from switchboard.users import scim
-from switchboard.users.models import Role, User, UserSkill
+from switchboard.users.models import Role, User, UserAllocator, UserSkill
 from switchboard.users.schemas import UserCreate, UserFields
 from switchboard.users.service import get_by_login_or_raise
 
@@ -35,6 +46,52 @@ def check_password(rt: Runtime, password: str, login_id: str) -> None:
         raise Invalid("Password must differ from the loginId")
 
 
+async def hash_off_loop(value: str) -> str:
+    """argon2 is slow by design: hash in a thread, before any transaction opens."""
+    return await asyncio.to_thread(hash_secret, value)
+
+
+# ---- race-free provisioning -------------------------------------------------------------
+
+
+async def insert_missing(
+    s: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """Insert ``rows``, skipping those whose unique ``keys`` already exist (also when a
+    concurrent transaction inserts the same key first: PostgreSQL waits for it, SQLite
+    writers are serialised). Rows are inserted in key order so that two transactions
+    never wait on each other's keys in opposite orders."""
+    if not rows:
+        return
+    ordered = sorted(rows, key=lambda r: tuple(str(r[k]) for k in keys))
+    bind = s.get_bind()
+    if bind.dialect.name == "postgresql":
+        pg = postgresql.insert(table).values(ordered).on_conflict_do_nothing(index_elements=keys)
+        await s.execute(pg)
+    else:
+        lite = sqlite.insert(table).values(ordered).on_conflict_do_nothing(index_elements=keys)
+        await s.execute(lite)
+
+
+async def lock_provisioning(s: AsyncSession, tenant_id: str) -> UserAllocator:
+    """Lock the tenant's provisioning row (creating it on first use). Take it first,
+    before any user row, in every transaction that creates a user or changes a loginId
+    or extension; it is held until the transaction ends."""
+    stmt = (
+        select(UserAllocator)
+        .where(UserAllocator.tenant_id == tenant_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    row = (await s.execute(stmt)).scalar_one_or_none()
+    if row is None:
+        table = UserAllocator.__table__
+        assert isinstance(table, Table)
+        await insert_missing(s, table, [{"tenant_id": tenant_id, "allocations": 0}], ["tenant_id"])
+        row = (await s.execute(stmt)).scalar_one()
+    return row
+
+
 async def resolve_team(s: AsyncSession, tenant_id: str, name: str) -> Team:
     team = (
         await s.execute(select(Team).where(Team.tenant_id == tenant_id, Team.name == name))
@@ -42,6 +99,33 @@ async def resolve_team(s: AsyncSession, tenant_id: str, name: str) -> Team:
     if team is None:
         raise NotFound(f"Team not found: {name}")
     return team
+
+
+async def ensure_team(s: AsyncSession, tenant_id: str, name: str) -> Team:
+    """The tenant's team of this name, created when missing (the CLI's ``--team``)."""
+    table = Team.__table__
+    assert isinstance(table, Table)
+    exists = (
+        await s.execute(select(Team.id).where(Team.tenant_id == tenant_id, Team.name == name))
+    ).first()
+    if exists is None:
+        from switchboard.core.db import new_id
+
+        await insert_missing(
+            s,
+            table,
+            [
+                {
+                    "id": new_id(),
+                    "tenant_id": tenant_id,
+                    "name": name,
+                    "default_chat_capacity": 3,
+                    "created_at": utcnow(),
+                }
+            ],
+            ["tenant_id", "name"],
+        )
+    return await resolve_team(s, tenant_id, name)
 
 
 async def resolve_roles(s: AsyncSession, tenant_id: str, names: Iterable[str]) -> list[Role]:
@@ -61,22 +145,34 @@ async def resolve_roles(s: AsyncSession, tenant_id: str, names: Iterable[str]) -
 
 
 async def ensure_skills(s: AsyncSession, tenant_id: str, names: Iterable[str]) -> dict[str, Skill]:
-    """Skills are plain names: ones a user is given that the tenant lacks are created."""
+    """Skills are plain names: ones a user is given that the tenant lacks are created
+    (``ON CONFLICT DO NOTHING``: two requests naming the same new skill both succeed)."""
+    from switchboard.core.db import new_id
+
     wanted = list(dict.fromkeys(names))
     if not wanted:
         return {}
-    found = (
-        (await s.execute(select(Skill).where(Skill.tenant_id == tenant_id, Skill.name.in_(wanted))))
-        .scalars()
-        .all()
-    )
-    by_name = {sk.name: sk for sk in found}
-    for name in wanted:
-        if name not in by_name:
-            sk = Skill(tenant_id=tenant_id, name=name)
-            s.add(sk)
-            by_name[name] = sk
-    await s.flush()
+
+    async def known() -> dict[str, Skill]:
+        found = (
+            await s.execute(
+                select(Skill).where(Skill.tenant_id == tenant_id, Skill.name.in_(wanted))
+            )
+        ).scalars()
+        return {sk.name: sk for sk in found}
+
+    by_name = await known()
+    missing = [n for n in wanted if n not in by_name]
+    if missing:
+        table = Skill.__table__
+        assert isinstance(table, Table)
+        await insert_missing(
+            s,
+            table,
+            [{"id": new_id(), "tenant_id": tenant_id, "name": n} for n in missing],
+            ["tenant_id", "name"],
+        )
+        by_name = await known()
     return by_name
 
 
@@ -97,24 +193,53 @@ async def extension_in_use(
     return (await s.execute(stmt)).first() is not None
 
 
-async def next_extension(s: AsyncSession, tenant: Tenant) -> str:
-    used = {
-        e
-        for (e,) in (
-            await s.execute(select(User.extension).where(User.tenant_id == tenant.id))
-        ).all()
-        if e
-    }
-    for n in range(tenant.extension_start, tenant.extension_end + 1):
-        if str(n) not in used:
-            return str(n)
+EXTENSION_BATCH = 200
+
+
+async def next_extension(s: AsyncSession, tenant: Tenant, allocator: UserAllocator) -> str:
+    """The next free extension of the tenant's range, searched from just after the last
+    one allocated and wrapping around once (so a deleted user's extension is not handed
+    to someone else at once). Call with ``allocator`` locked (:func:`lock_provisioning`)."""
+    start, end = tenant.extension_start, tenant.extension_end
+    size = end - start + 1
+    last = allocator.last_extension
+    n = last + 1 if last is not None and start <= last < end else start
+    checked = 0
+    while checked < size:
+        batch: list[int] = []
+        while len(batch) < EXTENSION_BATCH and checked < size:
+            batch.append(n)
+            checked += 1
+            n = n + 1 if n < end else start
+        used = set(
+            (
+                await s.execute(
+                    select(User.extension).where(
+                        User.tenant_id == tenant.id,
+                        User.extension.in_([str(x) for x in batch]),
+                    )
+                )
+            ).scalars()
+        )
+        for x in batch:
+            if str(x) not in used:
+                allocator.last_extension = x
+                allocator.allocations = (allocator.allocations or 0) + 1
+                return str(x)
     raise Conflict("No free extension left in the tenant's extension range")
 
 
 async def apply_fields(
-    rt: Runtime, s: AsyncSession, user: User, data: UserFields, fields: set[str]
+    rt: Runtime,
+    s: AsyncSession,
+    user: User,
+    data: UserFields,
+    fields: set[str],
+    *,
+    password_hash: str | None = None,
 ) -> None:
-    """Copy the given fields of ``data`` onto ``user`` (shared by create and update)."""
+    """Copy the given fields of ``data`` onto ``user`` (shared by create and update).
+    ``password_hash`` is the hash of ``data.password``, computed before the transaction."""
     simple = {
         "first_name": "first_name",
         "last_name": "last_name",
@@ -145,61 +270,99 @@ async def apply_fields(
         await set_skills(s, user, data.skills or {})
     if "password" in fields and data.password is not None:
         check_password(rt, data.password, user.login_id)
-        user.password_hash = hash_secret(data.password)
+        user.password_hash = password_hash or hash_secret(data.password)
     if "extension" in fields and data.extension:
         if await extension_in_use(s, user.tenant_id, data.extension, user.id):
             raise Conflict(f"Extension already in use: {data.extension}")
         user.extension = data.extension
 
 
+async def create_user_in(
+    rt: Runtime,
+    s: AsyncSession,
+    *,
+    tenant_id: str,
+    data: UserCreate,
+    password_hash: str,
+    extra: dict[str, Any] | None = None,
+    create_team: bool = False,
+) -> User:
+    """Create a user in the caller's write transaction (``password_hash`` is the hash of
+    ``data.password``). ``create_team``: a missing team is created instead of a 404."""
+    allocator = await lock_provisioning(s, tenant_id)
+    tenant = await s.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound("Tenant not found")
+    exists = (
+        await s.execute(
+            select(User.id).where(User.tenant_id == tenant_id, User.login_id == data.login_id)
+        )
+    ).first()
+    if exists:
+        raise Conflict(f"User already exists: {data.login_id}")
+    if create_team:
+        await ensure_team(s, tenant_id, data.team)
+    user = User(tenant_id=tenant_id, login_id=data.login_id, skills=[], roles=[])
+    s.add(user)
+    await s.flush()
+    await apply_fields(
+        rt, s, user, data, set(data.model_fields_set) | {"password"}, password_hash=password_hash
+    )
+    if not data.extension:
+        user.extension = await next_extension(s, tenant, allocator)
+    for key, value in (extra or {}).items():
+        setattr(user, key, value)
+    await s.flush()
+    after_commit(s, users_topic(tenant_id), user.id)
+    return user
+
+
 async def create_user(
-    rt: Runtime, *, tenant_id: str, data: UserCreate, extra: dict[str, Any] | None = None
+    rt: Runtime,
+    *,
+    tenant_id: str,
+    data: UserCreate,
+    extra: dict[str, Any] | None = None,
+    create_team: bool = False,
 ) -> User:
     check_password(rt, data.password, data.login_id)
+    password_hash = await hash_off_loop(data.password)
     try:
         async with rt.db.write() as s:
-            tenant = await s.get(Tenant, tenant_id)
-            if tenant is None:
-                raise NotFound("Tenant not found")
-            exists = (
-                await s.execute(
-                    select(User.id).where(
-                        User.tenant_id == tenant_id, User.login_id == data.login_id
-                    )
-                )
-            ).first()
-            if exists:
-                raise Conflict(f"User already exists: {data.login_id}")
-            user = User(tenant_id=tenant_id, login_id=data.login_id, skills=[], roles=[])
-            s.add(user)
-            await s.flush()
-            await apply_fields(rt, s, user, data, set(data.model_fields_set) | {"password"})
-            if not data.extension:
-                user.extension = await next_extension(s, tenant)
-            for key, value in (extra or {}).items():
-                setattr(user, key, value)
-            await s.flush()
+            return await create_user_in(
+                rt,
+                s,
+                tenant_id=tenant_id,
+                data=data,
+                password_hash=password_hash,
+                extra=extra,
+                create_team=create_team,
+            )
     except IntegrityError as e:
         raise Conflict("User or extension already exists") from e
-    await rt.bus.publish(users_topic(tenant_id), user.id)
-    return user
 
 
 async def update_user(rt: Runtime, *, tenant_id: str, login_id: str, data: UserFields) -> User:
     fields = set(data.model_fields_set)
+    password_hash = None
+    if "password" in fields and data.password is not None:
+        check_password(rt, data.password, login_id)
+        password_hash = await hash_off_loop(data.password)
     try:
         async with rt.db.write() as s:
+            if "extension" in fields or "login_id" in fields:
+                await lock_provisioning(s, tenant_id)
             user = await get_by_login_or_raise(session=s, tenant_id=tenant_id, login_id=login_id)
             new_login = getattr(data, "login_id", None)
             if new_login is not None and new_login != login_id:
                 raise Invalid("loginId cannot be changed")
-            await apply_fields(rt, s, user, data, fields)
+            await apply_fields(rt, s, user, data, fields, password_hash=password_hash)
             user.updated_at = utcnow()
             user.version += 1
             await s.flush()
+            after_commit(s, users_topic(tenant_id), user.id)
     except IntegrityError as e:
         raise Conflict("Extension already in use") from e
-    await rt.bus.publish(users_topic(tenant_id), user.id)
     return user
 
 
@@ -207,7 +370,7 @@ async def delete_user(rt: Runtime, *, tenant_id: str, login_id: str) -> None:
     async with rt.db.write() as s:
         user = await get_by_login_or_raise(session=s, tenant_id=tenant_id, login_id=login_id)
         await s.delete(user)
-    await rt.bus.publish(users_topic(tenant_id), "")
+        after_commit(s, users_topic(tenant_id), "")
 
 
 async def unlock_user(rt: Runtime, *, tenant_id: str, login_id: str) -> User:
@@ -223,9 +386,10 @@ async def generate_api_secret(
 ) -> str:
     """Give the user a new API secret; returns it (only its hash is stored)."""
     value = secret or generate_secret(64)
+    hashed = await hash_off_loop(value)
     async with rt.db.write() as s:
         user = await get_by_login_or_raise(session=s, tenant_id=tenant_id, login_id=login_id)
-        user.api_secret_hash = hash_secret(value)
+        user.api_secret_hash = hashed
     return value
 
 
@@ -253,18 +417,30 @@ async def login_taken(
     return (await s.execute(stmt.limit(1))).first() is not None
 
 
+async def _scim_password_hash(rt: Runtime, st: scim.UserState, *, creating: bool) -> str | None:
+    """The hash a SCIM write stores, computed before its transaction (None: none, or
+    the password is not written)."""
+    from switchboard.core.security import generate_password
+
+    if "password" not in st.assigned:
+        return None
+    if st.password:
+        check_password(rt, st.password, st.login_id)
+        return await hash_off_loop(st.password)
+    if creating:
+        return await hash_off_loop(generate_password())
+    return None
+
+
 async def _apply_scim_state(
-    rt: Runtime,
     s: AsyncSession,
     tenant: Tenant,
+    allocator: UserAllocator,
     user: User,
     st: scim.UserState,
     photo: scim.FetchedPhoto | None,
-    *,
-    creating: bool,
+    password_hash: str | None,
 ) -> None:
-    from switchboard.core.security import generate_password
-
     a = st.assigned
     user.first_name, user.last_name = st.first_name, st.last_name
     for attr in ("nickname", "title", "timezone", "external_id", "disabled"):
@@ -282,7 +458,7 @@ async def _apply_scim_state(
             raise Conflict(f"Extension already in use: {st.extension}", code="uniqueness")
         user.extension = st.extension
     elif "default_extension" in a and tenant.setting(scim.SETTING_ASSIGN_EXTENSION, True):
-        user.extension = await next_extension(s, tenant)
+        user.extension = await next_extension(s, tenant, allocator)
     if "photo" in a:
         user.photo_url = photo.url if photo else None
         user.photo_data = photo.data if photo else None
@@ -306,13 +482,9 @@ async def _apply_scim_state(
     if "skills" in a:
         await set_skills(s, user, st.skills)
     if "password" in a:
-        if st.password:
-            check_password(rt, st.password, st.login_id)
-            user.password_hash = hash_secret(st.password)
-        elif creating:
-            user.password_hash = hash_secret(generate_password())
-        else:
-            user.password_hash = None  # removed: the user signs in by single sign-on only
+        # None on a replace/patch without a password: removed, the user signs in by
+        # single sign-on only
+        user.password_hash = password_hash
 
 
 async def scim_create_user(
@@ -323,8 +495,10 @@ async def scim_create_user(
     photo: scim.FetchedPhoto | None = None,
 ) -> User:
     """Create a user from a SCIM resource mapped by ``users.scim.user_state``."""
+    password_hash = await _scim_password_hash(rt, state, creating=True)
     try:
         async with rt.db.write() as s:
+            allocator = await lock_provisioning(s, tenant_id)
             tenant = await s.get(Tenant, tenant_id)
             if tenant is None:
                 raise NotFound("Tenant not found")
@@ -333,12 +507,11 @@ async def scim_create_user(
             user = User(tenant_id=tenant_id, login_id=state.login_id, skills=[], roles=[])
             s.add(user)
             await s.flush()
-            await _apply_scim_state(rt, s, tenant, user, state, photo, creating=True)
+            await _apply_scim_state(s, tenant, allocator, user, state, photo, password_hash)
             await s.flush()
-            user_id = user.id
+            after_commit(s, users_topic(tenant_id), user.id)
     except IntegrityError as e:
         raise Conflict("User or extension already exists", code="uniqueness") from e
-    await rt.bus.publish(users_topic(tenant_id), user_id)
     return user
 
 
@@ -353,9 +526,11 @@ async def scim_update_user(
 ) -> User:
     """Replace or patch a user with a SCIM state. ``expected_version`` is the
     ``meta.version`` the state was computed from; :class:`StaleWrite` if it changed."""
-
+    password_hash = await _scim_password_hash(rt, state, creating=False)
     try:
         async with rt.db.write() as s:
+            # the provisioning lock before the user's row (lock order of this module)
+            allocator = await lock_provisioning(s, tenant_id)
             tenant = await s.get(Tenant, tenant_id)
             user = (
                 await s.execute(
@@ -377,20 +552,19 @@ async def scim_update_user(
                 if await login_taken(s, tenant_id, state.login_id, user.id):
                     raise Conflict(f"User already exists: {state.login_id}", code="uniqueness")
                 user.login_id = state.login_id
-            await _apply_scim_state(rt, s, tenant, user, state, photo, creating=False)
+            await _apply_scim_state(s, tenant, allocator, user, state, photo, password_hash)
             user.updated_at = utcnow()
             user.version += 1
             await s.flush()
+            after_commit(s, users_topic(tenant_id), user_id)
     except IntegrityError as e:
         raise Conflict("User or extension already exists", code="uniqueness") from e
-    await rt.bus.publish(users_topic(tenant_id), user_id)
     return user
 
 
 async def scim_delete_user(
     rt: Runtime, *, tenant_id: str, user_id: str, expected_version: str | None = None
 ) -> None:
-
     try:
         async with rt.db.write() as s:
             user = (
@@ -406,6 +580,6 @@ async def scim_delete_user(
                 if scim.version_of(scim.to_scim_user(user)) != expected_version:
                     raise StaleWrite(user_id)
             await s.delete(user)
+            after_commit(s, users_topic(tenant_id), user_id)
     except IntegrityError as e:
         raise Conflict("The user is still referenced and cannot be deleted") from e
-    await rt.bus.publish(users_topic(tenant_id), user_id)

@@ -156,3 +156,20 @@ class User(Base):
     def display_name(self) -> str:
         full = f"{self.first_name} {self.last_name}".strip()
         return self.nickname or full or self.login_id
+
+
+class UserAllocator(Base):
+    """One row per tenant: the lock of user provisioning. Every transaction that creates
+    a user or changes a loginId or an extension locks it first (``FOR UPDATE`` on
+    PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers), so its checks
+    and the automatic extension it picks cannot race with another request, in this
+    process or another. ``last_extension`` is where the next search for a free
+    extension starts."""
+
+    __tablename__ = "user_allocators"
+
+    tenant_id: Mapped[str] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_extension: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    allocations: Mapped[int] = mapped_column(Integer, default=0)
