@@ -4,14 +4,14 @@ hang up, dispositions, offer timeout, withdrawal), driven through the Configurat
 and the agent API.
 
 The carrier's outcomes are made deterministic through settings: ring time 0, a script of
-outcomes per number, and "answer" for every other number.
+outcomes per number, and "answer" for every other number. Nothing waits on the wall
+clock: the tests tick the dialer, wait for the calls it placed (``drain``), and move the
+dialer's clock forward for retries and timeouts.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,9 @@ from switchboard.core.runtime import Runtime
 from switchboard.dialer.engine import get_dialer
 from switchboard.services.models import Service
 from tests.conftest import TenantInfo
+from tests.test_carriers_support import Clock, clock, until
+
+__all__ = ["clock"]  # fixture
 
 API = "/configapi/v2"
 AGENT = "/agentapi/v1"
@@ -64,25 +67,13 @@ async def agent_login(client: httpx.AsyncClient, t: TenantInfo, login: str) -> d
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-async def until(check: Callable[[], Awaitable[Any]], rt: Runtime, timeout: float = 20.0) -> Any:
-    """Tick the dialer (the background worker ticks too) until ``check`` returns truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        await get_dialer(rt).tick()
-        found = await check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the dialer")
-        await asyncio.sleep(0.05)
-
-
 async def test_progressive_campaign_end_to_end(
     client: httpx.AsyncClient,
     rt: Runtime,
     tenant: TenantInfo,
     admin_headers: dict[str, str],
     carrier: Callable[[dict[str, list[str]]], None],
+    clock: Clock,
 ) -> None:
     h = admin_headers
     carrier(
@@ -169,7 +160,7 @@ async def test_progressive_campaign_end_to_end(
         )
         return len(r.json()) == 8
 
-    await until(settled, rt)
+    await until(settled, rt, clock=clock, step=2.0)  # retries are due after 1.2 s
     assert sorted(connected) == ["1", "2"]
 
     r = await client.post(
@@ -276,6 +267,7 @@ async def test_preview_campaign(
     tenant: TenantInfo,
     admin_headers: dict[str, str],
     carrier: Callable[[dict[str, list[str]]], None],
+    clock: Clock,
 ) -> None:
     h = admin_headers
     carrier({"+16507777777": ["answer"]})
@@ -284,7 +276,7 @@ async def test_preview_campaign(
         json={
             "callingHours": ALL_DAY,
             "retryMinutes": {"skipped": 10, "timeout": 10},
-            "previewTimeoutSeconds": 1,
+            "previewTimeoutSeconds": 60,
         },
         headers=h,
     )
@@ -362,7 +354,9 @@ async def test_preview_campaign(
         r = await client.get(f"{AGENT}/outbound/{third['attemptId']}", headers=agent)
         return bool(r.json()["state"] == "done")
 
-    await until(expired, rt, timeout=10)
+    assert not await expired()
+    clock.advance(61)
+    await until(expired, rt)
     r = await client.post(
         f"{API}/callinglist/getChanged/list.csv/Outbound Campaign", json=EARLY, headers=h
     )
@@ -483,7 +477,7 @@ async def test_no_record_dialed_twice_across_processes(
         )
         return len(r.json()) == 43
 
-    await until(all_done, rt, timeout=60)
+    await until(all_done, rt, other_processes=60)
     server.process.terminate()  # its fast-polling dialers would only slow later tests
     await client.post(f"{API}/campaign/Outbound Campaign/stop", headers=h)
     r = await client.post(

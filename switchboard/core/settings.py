@@ -26,8 +26,12 @@ class Settings(BaseSettings):
     port: int = 8080
     workers: int = 1
     log_level: str = "INFO"
-    graceful_shutdown_seconds: int = 5
-    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    # held Messaging long polls (long_poll_seconds) answer before a worker stops
+    graceful_shutdown_seconds: int = 15
+    # origins allowed to call every API cross-origin (with credentials); "*" allows any
+    # origin without credentials. The Messaging API also allows the origins each chat
+    # entry lists (ScenarioEntry.allowed_origins). Default: none (docs/security.md).
+    cors_origins: list[str] = Field(default_factory=list)
     run_background_workers: bool = True
 
     # security
@@ -38,6 +42,21 @@ class Settings(BaseSettings):
     password_min_length: int = 8
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
+    # threads hashing passwords off the event loop (each argon2 hash takes argon2_memory_kib)
+    hash_workers: int = 2
+    # failed logins allowed per account before growing delays ("limits" notation,
+    # "; "-separated); empty: lockout_threshold per minute, twice as many per 10 minutes,
+    # four times as many per lockout_minutes
+    login_account_limits: str = ""
+    # failed logins allowed per source address (any accounts)
+    login_source_limits: str = "30 per minute; 300 per hour"
+    # request bodies: JSON endpoints (uploads: max_upload_bytes; calling-list and DNC
+    # imports: lists_max_body_bytes), nesting depth of JSON documents
+    json_max_body_bytes: int = 1024 * 1024
+    json_max_depth: int = 64
+    # outbound fetches (SCIM photo URLs) may reach these networks (CIDR) although they are
+    # loopback, private, link-local or otherwise internal; [] allows none of those
+    fetch_allow_networks: list[str] = Field(default_factory=list)
 
     # messaging
     long_poll_seconds: float = 10.0
@@ -46,6 +65,25 @@ class Settings(BaseSettings):
     ice_servers: list[dict[str, Any]] = Field(
         default_factory=lambda: [{"urls": ["stun:stun.l.google.com:19302"]}]
     )
+
+    # the chat engine (a tenant setting ``chat_poll_abandon_seconds`` overrides the first)
+    # a customer that has not polled for this long is gone and its chat ends
+    chat_poll_abandon_seconds: int = 120
+    # relayed signaling rows are purged after this many seconds
+    chat_signaling_ttl_seconds: int = 300
+    # the handle time the EWT assumes before a service has history, and its sample size
+    chat_default_handle_seconds: int = 180
+    chat_handle_time_sample: int = 50
+    chat_max_parameters: int = 100
+    chat_max_events_per_request: int = 100
+    chat_max_events_per_answer: int = 500
+    # a chat's delivery state known to this process is re-read from the database after
+    # this long (it bounds the delay of an event whose wake-up was lost)
+    chat_cache_seconds: float = 30.0
+    # the Messaging API keeps tenants and entries this long (changes also invalidate it)
+    chat_auth_cache_seconds: float = 60.0
+    # the "webhook" push provider posts each notification to this URL
+    chat_push_webhook_url: str | None = None
 
     # agents and routing (tenant settings of the same names override the first three)
     offer_timeout_seconds: float = 20.0
@@ -77,6 +115,17 @@ class Settings(BaseSettings):
     telephony_sim_seed: int | None = None
     telephony_sim_ring_seconds: float = 3.0
 
+    # real carriers (docs/carriers.md): where carriers reach this server (status callbacks)
+    public_url: str | None = None  # e.g. https://switchboard.example.com
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_api_base: str = "https://api.twilio.com"
+    twilio_timeout_seconds: float = 10.0
+    twilio_ring_seconds: int = 30  # Twilio's Timeout: how long a call rings
+    # recordings made by the carrier are fetched into the recordings store; retried
+    carrier_recording_retry_seconds: float = 30.0
+    carrier_recording_max_tries: int = 10
+
     # SMS/MMS API (docs/sms-api.md): sms_provider "fake" or "http" (Twilio-compatible)
     sms_http_url: str | None = None  # e.g. https://carrier/2010-04-01/Accounts/AC1/Messages.json
     sms_http_account: str | None = None
@@ -93,6 +142,35 @@ class Settings(BaseSettings):
     recordings_format: str = "gsm"
     recordings_poll_seconds: float = 2.0
     recordings_max_seconds: int = 3600
+
+    # operations (docs/operations.md): logs as "text" or "json" lines; the proxies whose
+    # X-Forwarded-* headers are trusted; a bearer token /metrics requires (unset: none)
+    log_format: str = "text"
+    forwarded_allow_ips: str = "127.0.0.1"
+    metrics_token: str | None = None
+
+    # statistics engine (docs/statistics.md; SWITCHBOARD_STATS_*): a tenant's snapshot is
+    # recomputed at most this often; the day's counters at most every day_refresh; token
+    # and subscription lookups cached this long per process (0: no cache); finished
+    # records folded into the day's sums after fold_margin; idle subscriptions deleted;
+    # polled_at written at most every touch; active subscriptions per tenant (tenant
+    # setting stats_max_subscriptions); statistics token lifetime; the per-day lookback;
+    # team messages kept in a snapshot and in the database; the day chart's bucket and
+    # refresh; the cleanup period
+    stats_refresh_seconds: float = 1.0
+    stats_day_refresh_seconds: float = 5.0
+    stats_lookup_cache_seconds: float = 5.0
+    stats_fold_margin_seconds: float = 60.0
+    stats_subscription_idle_seconds: float = 600.0
+    stats_touch_seconds: float = 30.0
+    stats_max_subscriptions: int = 200
+    stats_session_lifetime_seconds: int = 12 * 3600
+    stats_lookback_hours: float = 24.0
+    stats_messages_in_snapshot: int = 200
+    stats_messages_retention_days: int = 30
+    stats_chart_bucket_seconds: int = 300
+    stats_chart_refresh_seconds: float = 30.0
+    stats_cleanup_seconds: float = 60.0
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,7 +1,8 @@
 """What agents do with outbound attempts (start or skip a preview, hang up, set the
-disposition) and what the sweeper does when they don't. Each action locks the attempt
-(then its record's result), changes, commits, then frees or wraps up the agent and
-publishes ``outbound:<tenant>``."""
+disposition) and what the sweeper does when they don't. Each action is one transaction:
+it locks the attempt (then its record's result, then the agent), changes them, queues
+the agent's realtime event, and the bus wake-ups (``outbound:<tenant>``, the agent's
+topics) and carrier requests (place, hang up) follow the commit."""
 
 from __future__ import annotations
 
@@ -15,16 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.campaigns import service as campaigns_service
 from switchboard.campaigns.models import Campaign
-from switchboard.core.db import utcnow
+from switchboard.core.db import after_commit, call_after_commit
 from switchboard.core.errors import Conflict, Invalid, NotFound
 from switchboard.core.runtime import Runtime
-from switchboard.dialer.engine import (
+from switchboard.dialer import calls
+from switchboard.dialer.attempts import (
     ACTIVE,
     SYSTEM_DISPOSITIONS,
+    agent_in,
     attempt_event,
-    get_dialer,
+    changed,
     lock_attempt,
+    now,
     outbound_topic,
+    retry_minutes,
     settle,
 )
 from switchboard.dnc import actions as dnc_actions
@@ -32,44 +37,7 @@ from switchboard.dnc.models import DncList
 from switchboard.lists.models import CallAttempt, CallingList, CallingRecord, RecordResult
 from switchboard.lists.records import entry, fmt_time
 from switchboard.services.models import Disposition
-
-
-@dataclass(frozen=True)
-class _After:
-    """What to do once the transaction committed."""
-
-    tenant_id: str
-    agent: str | None
-    release: bool = False
-    wrap_up: bool = False
-    finish_wrap_up: bool = False
-    event: dict[str, Any] | None = None
-    dnc_list_id: str | None = None
-    dnc_number: str | None = None
-
-
-async def _after(rt: Runtime, attempt_id: str, after: _After) -> None:
-    dialer = get_dialer(rt)
-    if after.dnc_list_id and after.dnc_number:
-        await dnc_actions.add_number(
-            rt,
-            tenant_id=after.tenant_id,
-            list_id=after.dnc_list_id,
-            number=after.dnc_number,
-            campaign=None,
-        )
-    if after.agent:
-        if after.finish_wrap_up:
-            await dialer.pool.finish_wrap_up(tenant_id=after.tenant_id, user_id=after.agent)
-        elif after.release:
-            await dialer.pool.release(
-                tenant_id=after.tenant_id, user_id=after.agent, wrap_up=after.wrap_up
-            )
-        if after.event is not None:
-            await dialer.pool.notify(
-                tenant_id=after.tenant_id, user_id=after.agent, event=after.event
-            )
-    await rt.bus.publish(outbound_topic(after.tenant_id), attempt_id)
+from switchboard.users.models import User
 
 
 def _seconds(start: datetime | None, end: datetime) -> int:
@@ -182,20 +150,29 @@ async def _locked(
 
 async def start_preview(rt: Runtime, *, tenant_id: str, user_id: str, attempt_id: str) -> None:
     """Preview: the agent places the call of the offered record."""
-    now = utcnow()
+    at = now(rt)
     async with rt.db.write() as s:
-        attempt, result, _campaign = await _locked(s, tenant_id, user_id, attempt_id)
+        attempt, result, campaign = await _locked(s, tenant_id, user_id, attempt_id)
         if attempt.state != "offered":
             raise Conflict(f"The attempt is {attempt.state}, not offered")
         attempt.state = "dialing"
         attempt.call_attempted = True
-        attempt.dial_started_at = now
-        attempt.lease_until = now + timedelta(seconds=rt.settings.dialer_lease_seconds)
+        attempt.dial_started_at = at
+        attempt.lease_until = at + timedelta(seconds=rt.settings.dialer_lease_seconds)
         result.dial_attempts += 1
-        result.last_date = now
-        result.updated_at = now
-    await rt.bus.publish(outbound_topic(tenant_id), attempt_id)
-    get_dialer(rt).spawn(get_dialer(rt).dial(attempt_id))
+        result.last_date = at
+        result.updated_at = at
+        agent = await s.get(User, user_id)
+        await agent_in(
+            s,
+            tenant_id,
+            user_id,
+            event=attempt_event(
+                "outbound_dialing", attempt, campaign.name, {"attemptNumber": result.dial_attempts}
+            ),
+        )
+        await calls.dial_in(rt, s, attempt, attempt_number=result.dial_attempts, agent=agent, at=at)
+        changed(s, tenant_id, attempt_id)
 
 
 async def skip_preview(
@@ -203,50 +180,52 @@ async def skip_preview(
 ) -> None:
     """Preview: the agent passes on the record; it is offered again after the campaign's
     ``retryMinutes.skipped``."""
-    now = utcnow()
+    at = now(rt)
     async with rt.db.write() as s:
         attempt, result, campaign = await _locked(s, tenant_id, user_id, attempt_id)
         if attempt.state != "offered":
             raise Conflict(f"The attempt is {attempt.state}, not offered")
-        after = _close_unattempted(attempt, result, campaign, "skipped", now, notes)
-    await _after(rt, attempt_id, after)
+        await _close_unattempted_in(s, attempt, result, campaign, "skipped", at, notes)
 
 
-def _close_unattempted(
+async def _close_unattempted_in(
+    s: AsyncSession,
     attempt: CallAttempt,
     result: RecordResult,
     campaign: Campaign,
     outcome: str,
-    now: datetime,
+    at: datetime,
     notes: str | None = None,
-) -> _After:
+) -> None:
     attempt.state = "done"
     attempt.outcome = outcome
     attempt.disposition = SYSTEM_DISPOSITIONS[outcome]
     attempt.disposition_outcome = "retry"
-    attempt.ended_at = now
+    attempt.ended_at = at
     attempt.lease_until = None
     if notes is not None:
         attempt.notes = notes
     settle(
         result,
         max_attempts=campaign.max_attempts,
-        now=now,
+        now=at,
         disposition=attempt.disposition,
-        retry_minutes=float((campaign.retry_minutes or {}).get(outcome, 0.0)),
+        retry_minutes=retry_minutes(campaign, outcome),
     )
-    return _After(
+    await agent_in(
+        s,
         attempt.tenant_id,
         attempt.agent_user_id,
         release=True,
         event=attempt_event("outbound_ended", attempt, campaign.name),
     )
+    changed(s, attempt.tenant_id, attempt.id)
 
 
 async def hangup(rt: Runtime, *, tenant_id: str, user_id: str, attempt_id: str) -> None:
     """End a connected call; the agent goes to after-call work until the disposition (or
     the campaign's wrap-up timeout)."""
-    now = utcnow()
+    at = now(rt)
     async with rt.db.write() as s:
         attempt, result, campaign = await _locked(s, tenant_id, user_id, attempt_id)
         if attempt.state == "dialing":
@@ -254,13 +233,14 @@ async def hangup(rt: Runtime, *, tenant_id: str, user_id: str, attempt_id: str) 
         if attempt.state != "connected":
             raise Conflict(f"The attempt is {attempt.state}, not connected")
         attempt.state = "wrapup"
-        attempt.hangup_at = now
-        attempt.call_duration = _seconds(attempt.answered_at, now)
-        attempt.lease_until = now + timedelta(seconds=campaign.wrapup_timeout_seconds)
+        attempt.hangup_at = at
+        attempt.call_duration = _seconds(attempt.answered_at, at)
+        attempt.lease_until = at + timedelta(seconds=campaign.wrapup_timeout_seconds)
         result.last_call_duration = attempt.call_duration
-        result.updated_at = now
-    await get_dialer(rt).carrier.hangup(attempt_id)
-    await _after(rt, attempt_id, _After(tenant_id, user_id, release=True, wrap_up=True))
+        result.updated_at = at
+        await agent_in(s, tenant_id, user_id, release=True, wrap_up=True)
+        calls.hangup_after_commit(rt, s, attempt_id)
+        changed(s, tenant_id, attempt_id)
 
 
 async def dispose(
@@ -279,7 +259,7 @@ async def dispose(
     ``none`` retries like an unanswered call. Ends a connected call; ends wrap-up."""
     if retry_minutes is not None and retry_minutes < 0:
         raise Invalid("retryMinutes must not be negative")
-    now = utcnow()
+    at = now(rt)
     async with rt.db.write() as s:
         attempt, result, campaign = await _locked(s, tenant_id, user_id, attempt_id)
         if attempt.state not in ("offered", "connected", "wrapup"):
@@ -296,11 +276,11 @@ async def dispose(
             raise Invalid(f"Disposition {disposition} is not available in preview")
         previous = attempt.state
         if previous == "connected":
-            attempt.hangup_at = now
-            attempt.call_duration = _seconds(attempt.answered_at, now)
+            attempt.hangup_at = at
+            attempt.call_duration = _seconds(attempt.answered_at, at)
             result.last_call_duration = attempt.call_duration
         attempt.state = "done"
-        attempt.ended_at = now
+        attempt.ended_at = at
         attempt.lease_until = None
         attempt.disposition = chosen.name
         attempt.disposition_outcome = chosen.outcome
@@ -319,25 +299,39 @@ async def dispose(
         settle(
             result,
             max_attempts=campaign.max_attempts,
-            now=now,
+            now=at,
             disposition=chosen.name,
             complete=chosen.outcome in ("complete", "do_not_call"),
             retry_minutes=minutes,
             reason=chosen.outcome,
         )
-        event = attempt_event("outbound_ended", attempt, campaign.name)
-        after = _After(
+        await agent_in(
+            s,
             tenant_id,
             user_id,
             release=previous in ("offered", "connected"),
             finish_wrap_up=previous == "wrapup",
-            event=event,
-            dnc_list_id=target,
-            dnc_number=attempt.phone_e164 if target else None,
+            event=attempt_event("outbound_ended", attempt, campaign.name),
         )
-    if previous == "connected":
-        await get_dialer(rt).carrier.hangup(attempt_id)
-    await _after(rt, attempt_id, after)
+        if previous == "connected":
+            calls.hangup_after_commit(rt, s, attempt_id)
+        if target is not None and attempt.phone_e164:
+            _dnc_after_commit(rt, s, tenant_id, target, attempt.phone_e164)
+        changed(s, tenant_id, attempt_id)
+
+
+def _dnc_after_commit(
+    rt: Runtime, s: AsyncSession, tenant_id: str, list_id: str, number: str
+) -> None:
+    """The number goes on the DNC list once the disposition is committed (the DNC domain
+    has no in-transaction variant of ``add_number`` yet)."""
+
+    async def add() -> None:
+        await dnc_actions.add_number(
+            rt, tenant_id=tenant_id, list_id=list_id, number=number, campaign=None
+        )
+
+    call_after_commit(s, add)
 
 
 async def _dnc_target(s: AsyncSession, campaign: Campaign) -> str | None:
@@ -370,23 +364,22 @@ async def _dnc_target(s: AsyncSession, campaign: Campaign) -> str | None:
 
 async def expire_offer(rt: Runtime, attempt_id: str) -> int:
     """A preview offer the agent neither started nor skipped in time."""
-    now = utcnow()
+    at = now(rt)
     async with rt.db.write() as s:
         locked = await lock_attempt(s, attempt_id)
         if locked is None:
             return 0
         attempt, result, campaign = locked
-        if attempt.state != "offered" or (attempt.lease_until and attempt.lease_until > now):
+        if attempt.state != "offered" or (attempt.lease_until and attempt.lease_until > at):
             return 0
-        after = _close_unattempted(attempt, result, campaign, "timeout", now)
-    await _after(rt, attempt_id, after)
+        await _close_unattempted_in(s, attempt, result, campaign, "timeout", at)
     return 1
 
 
 async def withdraw_offer(rt: Runtime, attempt_id: str) -> int:
     """A preview offer of a campaign that stopped: it never happened (the record is
     due again when the campaign restarts)."""
-    now = utcnow()
+    at = now(rt)
     async with rt.db.write() as s:
         locked = await lock_attempt(s, attempt_id)
         if locked is None:
@@ -398,42 +391,44 @@ async def withdraw_offer(rt: Runtime, attempt_id: str) -> int:
         event = attempt_event("outbound_withdrawn", attempt, campaign.name)
         result.state = "idle"
         result.total_attempts = max(0, result.total_attempts - 1)
-        result.next_attempt_at = now
-        result.updated_at = now
+        result.next_attempt_at = at
+        result.updated_at = at
         await s.delete(attempt)
-    await _after(rt, attempt_id, _After(tenant_id, agent, release=True, event=event))
+        await agent_in(s, tenant_id, agent, release=True, event=event)
+        changed(s, tenant_id, attempt_id)
     return 1
 
 
 async def auto_dispose(rt: Runtime, attempt_id: str) -> int:
     """Wrap-up that outlived the campaign's timeout: "No disposition", retried later."""
-    now = utcnow()
+    at = now(rt)
     async with rt.db.write() as s:
         locked = await lock_attempt(s, attempt_id)
         if locked is None:
             return 0
         attempt, result, campaign = locked
-        if attempt.state != "wrapup" or (attempt.lease_until and attempt.lease_until > now):
+        if attempt.state != "wrapup" or (attempt.lease_until and attempt.lease_until > at):
             return 0
         attempt.state = "done"
-        attempt.ended_at = now
+        attempt.ended_at = at
         attempt.lease_until = None
         attempt.disposition = SYSTEM_DISPOSITIONS["no_disposition"]
         attempt.disposition_outcome = "retry"
         settle(
             result,
             max_attempts=campaign.max_attempts,
-            now=now,
+            now=at,
             disposition=attempt.disposition,
-            retry_minutes=float((campaign.retry_minutes or {}).get("timeout", 0.0)),
+            retry_minutes=retry_minutes(campaign, "timeout"),
         )
-        after = _After(
+        await agent_in(
+            s,
             attempt.tenant_id,
             attempt.agent_user_id,
             finish_wrap_up=True,
             event=attempt_event("outbound_ended", attempt, campaign.name),
         )
-    await _after(rt, attempt_id, after)
+        changed(s, attempt.tenant_id, attempt_id)
     return 1
 
 
@@ -468,21 +463,26 @@ async def open_attempts(s: AsyncSession, *conditions: Any) -> list[Open]:
 
 
 async def abandon(rt: Runtime, attempts: Sequence[Open]) -> None:
-    """After their rows were deleted: hang up their calls and free their agents."""
-    dialer = get_dialer(rt)
-    for a in attempts:
-        if a.state in ("dialing", "connected"):
-            await dialer.carrier.hangup(a.attempt_id)
-        if a.agent:
-            if a.state == "wrapup":
-                await dialer.pool.finish_wrap_up(tenant_id=a.tenant_id, user_id=a.agent)
-            else:
-                await dialer.pool.release(tenant_id=a.tenant_id, user_id=a.agent)
+    """After their rows were deleted: hang up their calls and free their agents (one
+    transaction for the agents)."""
+    if not attempts:
+        return
+    async with rt.db.write() as s:
+        for a in sorted(attempts, key=lambda a: a.agent or ""):
+            if a.state in ("dialing", "connected"):
+                calls.hangup_after_commit(rt, s, a.attempt_id)
             event = {
                 "type": "outbound_withdrawn",
                 "attemptId": a.attempt_id,
                 "campaign": a.campaign,
                 "state": "deleted",
             }
-            await dialer.pool.notify(tenant_id=a.tenant_id, user_id=a.agent, event=event)
-        await rt.bus.publish(outbound_topic(a.tenant_id), a.attempt_id)
+            await agent_in(
+                s,
+                a.tenant_id,
+                a.agent,
+                release=a.state != "wrapup",
+                finish_wrap_up=a.state == "wrapup",
+                event=event,
+            )
+            after_commit(s, outbound_topic(a.tenant_id), a.attempt_id)

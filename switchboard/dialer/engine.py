@@ -17,10 +17,9 @@ serialises writers (``BEGIN IMMEDIATE``).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -29,11 +28,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.agents.actions import claim_agent
 from switchboard.campaigns import hours as hours_mod
 from switchboard.campaigns.models import Campaign, campaign_dnc_lists, campaign_lists
-from switchboard.core.db import utcnow
 from switchboard.core.runtime import Runtime
-from switchboard.dialer.agents import AgentPool, AgentsDomainPool
+from switchboard.dialer import actions, calls
+from switchboard.dialer.attempts import (
+    MEDIA,
+    SYSTEM_DISPOSITIONS,
+    agent_in,
+    attempt_event,
+    changed,
+    lock_attempt,
+    settle,
+)
+from switchboard.dialer.attempts import now as dialer_now
 from switchboard.dnc import phones
 from switchboard.dnc import service as dnc_service
 from switchboard.dnc.bulk import dialect_name
@@ -41,7 +50,6 @@ from switchboard.dnc.models import DncList
 from switchboard.lists.models import CallAttempt, CallingList, CallingRecord, RecordResult
 from switchboard.lists.records import display_key, entry
 from switchboard.services.models import Service
-from switchboard.telephony import CallRequest, CallResult, Telephony, get_telephony
 from switchboard.tenants.models import Tenant
 from switchboard.users.models import User
 
@@ -49,22 +57,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 50
 BUDGET = 500  # records looked at by one claim at most (the rest wait for the next one)
-ACTIVE = ("offered", "dialing", "connected", "wrapup")
-SYSTEM_DISPOSITIONS = {
-    "busy": "Busy",
-    "no_answer": "No answer",
-    "invalid": "Invalid number",
-    "failed": "Failed",
-    "dnc": "Do Not Call",
-    "skipped": "Skipped",
-    "timeout": "Preview timeout",
-    "no_disposition": "No disposition",
-}
-
-
-def outbound_topic(tenant_id: str) -> str:
-    """Published after every change of an attempt (statistics and supervisors listen)."""
-    return f"outbound:{tenant_id}"
 
 
 @dataclass
@@ -87,43 +79,6 @@ class CampaignCtx:
     campaign_names: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
-class Claimed:
-    attempt_id: str
-    tenant_id: str
-    agent_user_id: str
-    mode: str
-    event: dict[str, Any]
-
-
-def settle(
-    result: RecordResult,
-    *,
-    max_attempts: int,
-    now: datetime,
-    disposition: str | None,
-    complete: bool = False,
-    retry_minutes: float = 0.0,
-    reason: str | None = None,
-) -> None:
-    """Close an attempt on its record: complete it, or make it due again after
-    ``retry_minutes`` (complete anyway once the dial attempts are used up)."""
-    result.last_disposition = disposition
-    result.updated_at = now
-    if not complete and result.dial_attempts >= max_attempts:
-        complete, reason = True, "max_attempts"
-    if complete:
-        result.state = "done"
-        result.completed = True
-        result.completed_at = now
-        result.record_disposition = disposition
-        result.reason = reason
-    else:
-        result.state = "idle"
-        result.next_attempt_at = now + timedelta(minutes=max(0.0, retry_minutes))
-        result.reason = reason or "retry"
-
-
 def record_zones(
     defn: CallingList, data: Mapping[str, Any], e164: str, fallback: tzinfo
 ) -> list[tzinfo]:
@@ -139,50 +94,18 @@ def record_zones(
     return zones or [fallback]
 
 
-def attempt_event(
-    kind: str, attempt: CallAttempt, campaign: str, extra: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": kind,
-        "attemptId": attempt.id,
-        "campaign": campaign,
-        "mode": attempt.mode,
-        "state": attempt.state,
-        "phone": attempt.phone,
-        "globalInteractionID": attempt.giid,
-    }
-    if attempt.outcome:
-        body["outcome"] = attempt.outcome
-    body.update(extra or {})
-    return body
-
-
 class Dialer:
-    """One per runtime (``get_dialer``); owns the tasks of the calls this process dials."""
+    """One per runtime (``get_dialer``): ticks campaigns; the calls it places are tasks
+    of ``switchboard.dialer.calls`` (``drain`` waits for them)."""
 
-    def __init__(
-        self, rt: Runtime, *, pool: AgentPool | None = None, carrier: Telephony | None = None
-    ) -> None:
+    def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self.pool: AgentPool = pool or AgentsDomainPool(rt)
-        self._carrier = carrier
-        self.tasks: set[asyncio.Task[None]] = set()
 
-    @property
-    def carrier(self) -> Telephony:
-        return self._carrier or get_telephony(self.rt)
-
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+    async def drain(self) -> None:
+        await calls.drain(self.rt)
 
     async def close(self) -> None:
-        for t in list(self.tasks):
-            t.cancel()
-        for t in list(self.tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        await calls.close(self.rt)
 
     # ---- the tick ---------------------------------------------------------------------
 
@@ -310,70 +233,75 @@ class Dialer:
     async def run_campaign(self, ctx: CampaignCtx) -> int:
         started = 0
         tried: set[str] = set()
-        while await self.has_work(ctx, utcnow()):
-            agent = await self.pool.claim(
-                tenant_id=ctx.tenant_id, required_skills=ctx.skills, exclude=tried
+        while await self.has_work(ctx, dialer_now(self.rt)):
+            agent = await claim_agent(
+                self.rt,
+                tenant_id=ctx.tenant_id,
+                media=MEDIA,
+                required_skills=ctx.skills,
+                exclude=tried,
             )
             if agent is None:
                 break
             tried.add(agent)
-            try:
-                claimed = await self.claim_record(ctx, agent)
-            except BaseException:
-                await self.pool.release(tenant_id=ctx.tenant_id, user_id=agent)
-                raise
-            await self.rt.bus.publish(outbound_topic(ctx.tenant_id), ctx.id)
-            if claimed is None:
-                await self.pool.release(tenant_id=ctx.tenant_id, user_id=agent)
-                continue
-            started += 1
-            await self.pool.notify(tenant_id=ctx.tenant_id, user_id=agent, event=claimed.event)
-            if claimed.mode == "progressive":
-                self.spawn(self.dial(claimed.attempt_id))
+            if await self.claim_record(ctx, agent):
+                started += 1
         return started
 
     # ---- claiming a record ------------------------------------------------------------
 
-    async def claim_record(self, ctx: CampaignCtx, agent_user_id: str) -> Claimed | None:
+    async def claim_record(self, ctx: CampaignCtx, agent_user_id: str) -> bool:
         """In one write transaction: walk due and new records in order, close DNC hits,
-        defer those outside calling hours, and claim the first dialable one for the
-        agent. None when nothing is dialable now."""
-        now = utcnow()
+        defer those outside calling hours, claim the first dialable one for the agent
+        (tell it; progressive: create the call, placed after the commit), or give the
+        agent back. False when nothing is dialable now."""
+        at = dialer_now(self.rt)
         async with self.rt.db.write() as s:
-            login = (
-                await s.execute(select(User.login_id).where(User.id == agent_user_id))
-            ).scalar_one_or_none()
-            stmt = (
-                select(RecordResult, CallingRecord)
-                .join(CallingRecord, CallingRecord.id == RecordResult.record_id)
-                .where(
-                    RecordResult.campaign_id == ctx.id,
-                    RecordResult.state == "idle",
-                    RecordResult.next_attempt_at <= now,
-                    RecordResult.list_id.in_(list(ctx.lists)),
-                )
-                .order_by(RecordResult.next_attempt_at, RecordResult.id)
-                .limit(BATCH)
-                .with_for_update(skip_locked=True, of=RecordResult)
+            claimed = await self._claim_in(s, ctx, agent_user_id, at)
+            if claimed is None:
+                await agent_in(s, ctx.tenant_id, agent_user_id, release=True)
+            changed(s, ctx.tenant_id, ctx.id)
+        return claimed is not None
+
+    async def _claim_in(
+        self, s: AsyncSession, ctx: CampaignCtx, agent_user_id: str, at: datetime
+    ) -> CallAttempt | None:
+        agent = await s.get(User, agent_user_id)
+        if agent is None:
+            return None
+        region = self.rt.settings.default_phone_region
+        if calls.needs_agent_number(self.rt) and calls.agent_number(agent, region) is None:
+            log.warning("dialer: agent %s has no phone number to connect", agent.login_id)
+            return None
+        stmt = (
+            select(RecordResult, CallingRecord)
+            .join(CallingRecord, CallingRecord.id == RecordResult.record_id)
+            .where(
+                RecordResult.campaign_id == ctx.id,
+                RecordResult.state == "idle",
+                RecordResult.next_attempt_at <= at,
+                RecordResult.list_id.in_(list(ctx.lists)),
             )
-            seen = 0
-            for result, record in (await s.execute(stmt)).all():
-                seen += 1
-                claimed = await self._consider(s, ctx, result, record, agent_user_id, login, now)
-                if claimed is not None:
-                    return claimed
-            for list_id in ctx.lists:
-                while seen < BUDGET:
-                    fresh = await self._take_new(s, ctx, list_id, now)
-                    if not fresh:
-                        break
-                    for result, record in fresh:
-                        seen += 1
-                        claimed = await self._consider(
-                            s, ctx, result, record, agent_user_id, login, now
-                        )
-                        if claimed is not None:
-                            return claimed
+            .order_by(RecordResult.next_attempt_at, RecordResult.id)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True, of=RecordResult)
+        )
+        seen = 0
+        for result, record in (await s.execute(stmt)).all():
+            seen += 1
+            claimed = await self._consider(s, ctx, result, record, agent, at)
+            if claimed is not None:
+                return claimed
+        for list_id in ctx.lists:
+            while seen < BUDGET:
+                fresh = await self._take_new(s, ctx, list_id, at)
+                if not fresh:
+                    break
+                for result, record in fresh:
+                    seen += 1
+                    claimed = await self._consider(s, ctx, result, record, agent, at)
+                    if claimed is not None:
+                        return claimed
         return None
 
     async def _take_new(
@@ -451,10 +379,9 @@ class Dialer:
         ctx: CampaignCtx,
         result: RecordResult,
         record: CallingRecord,
-        agent_user_id: str,
-        agent_login: str | None,
+        agent: User,
         now: datetime,
-    ) -> Claimed | None:
+    ) -> CallAttempt | None:
         defn = ctx.lists[record.list_id]
         data = record.data or {}
         if result.dial_attempts >= ctx.max_attempts:
@@ -512,8 +439,8 @@ class Dialer:
             phone=raw,
             phone_e164=e164,
             caller_id=ctx.caller_id,
-            agent_user_id=agent_user_id,
-            agent_login=agent_login,
+            agent_user_id=agent.id,
+            agent_login=agent.login_id,
             call_attempted=progressive,
             created_at=now,
             dial_started_at=now if progressive else None,
@@ -529,7 +456,7 @@ class Dialer:
         result.giid = attempt.giid
         result.last_attempt_id = attempt.id
         result.last_phone = raw
-        result.last_agent = agent_login
+        result.last_agent = agent.login_id
         result.last_date = now
         result.updated_at = now
         event = attempt_event(
@@ -543,7 +470,12 @@ class Dialer:
                 "timeoutSeconds": None if progressive else ctx.preview_timeout,
             },
         )
-        return Claimed(attempt.id, ctx.tenant_id, agent_user_id, ctx.mode, event)
+        await agent_in(s, ctx.tenant_id, agent.id, event=event)
+        if progressive:
+            await calls.dial_in(
+                self.rt, s, attempt, attempt_number=result.dial_attempts, agent=agent, at=now
+            )
+        return attempt
 
     def _closed_without_call(
         self,
@@ -592,145 +524,38 @@ class Dialer:
             reason=outcome,
         )
 
-    # ---- dialing ----------------------------------------------------------------------
-
-    async def dial(self, attempt_id: str) -> None:
-        """Place the call of a ``dialing`` attempt and act on the carrier's answer."""
-        async with self.rt.db.read() as s:
-            row = (
-                await s.execute(
-                    select(CallAttempt, RecordResult.dial_attempts)
-                    .join(RecordResult, RecordResult.id == CallAttempt.result_id)
-                    .where(CallAttempt.id == attempt_id)
-                )
-            ).one_or_none()
-        if row is None or row[0].state != "dialing" or not row[0].phone_e164:
-            return
-        attempt, number = row
-        request = CallRequest(
-            tenant_id=attempt.tenant_id,
-            call_id=attempt.id,
-            number=attempt.phone_e164 or "",
-            caller_id=attempt.caller_id,
-            attempt_number=max(1, number),
-        )
-        try:
-            outcome = await self.carrier.place_call(request)
-        except asyncio.CancelledError:
-            # shutting down: end the call now rather than when its lease runs out
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    asyncio.shield(self.unanswered(attempt_id, "failed", 0.0)), timeout=2
-                )
-            raise
-        except Exception:
-            log.exception("dialer: carrier failed on %s", attempt_id)
-            outcome = CallResult(outcome="failed", dialing_seconds=0.0)
-        if outcome.outcome == "answer":
-            await self.answered(attempt_id, outcome)
-        else:
-            await self.unanswered(attempt_id, outcome.outcome, outcome.dialing_seconds)
-
-    async def answered(self, attempt_id: str, outcome: CallResult) -> None:
-        now = utcnow()
-        async with self.rt.db.write() as s:
-            locked = await lock_attempt(s, attempt_id)
-            if locked is None or locked[0].state != "dialing":
-                return
-            attempt, result, campaign = locked
-            attempt.state = "connected"
-            attempt.outcome = "answer"
-            attempt.answered_at = now
-            attempt.dialing_duration = round(outcome.dialing_seconds)
-            attempt.cpa_duration = round(outcome.cpa_seconds)
-            attempt.lease_until = None
-            result.updated_at = now
-            event = attempt_event("outbound_connected", attempt, campaign.name)
-            tenant_id, agent = attempt.tenant_id, attempt.agent_user_id
-        await self.rt.bus.publish(outbound_topic(tenant_id), attempt_id)
-        if agent:
-            await self.pool.notify(tenant_id=tenant_id, user_id=agent, event=event)
-
-    async def unanswered(self, attempt_id: str, outcome: str, dialing_seconds: float) -> None:
-        """Busy, no answer, invalid number or failure: close the attempt, schedule the
-        record, free the agent."""
-        now = utcnow()
-        async with self.rt.db.write() as s:
-            locked = await lock_attempt(s, attempt_id)
-            if locked is None or locked[0].state != "dialing":
-                return
-            attempt, result, campaign = locked
-            attempt.state = "done"
-            attempt.outcome = outcome
-            attempt.disposition = SYSTEM_DISPOSITIONS.get(outcome, "Failed")
-            attempt.ended_at = now
-            attempt.dialing_duration = round(dialing_seconds)
-            attempt.lease_until = None
-            result.last_call_duration = 0
-            if outcome == "invalid":
-                await self._next_number(s, attempt, result)
-                settle(
-                    result,
-                    max_attempts=campaign.max_attempts,
-                    now=now,
-                    disposition=attempt.disposition,
-                    complete=result.phone_index < 0,
-                    reason="invalid",
-                )
-                result.phone_index = max(0, result.phone_index)
-            else:
-                settle(
-                    result,
-                    max_attempts=campaign.max_attempts,
-                    now=now,
-                    disposition=attempt.disposition,
-                    retry_minutes=float((campaign.retry_minutes or {}).get(outcome, 0.0)),
-                )
-            attempt.disposition_outcome = "complete" if result.completed else "retry"
-            event = attempt_event("outbound_ended", attempt, campaign.name)
-            tenant_id, agent = attempt.tenant_id, attempt.agent_user_id
-        await self.rt.bus.publish(outbound_topic(tenant_id), attempt_id)
-        if agent:
-            await self.pool.release(tenant_id=tenant_id, user_id=agent)
-            await self.pool.notify(tenant_id=tenant_id, user_id=agent, event=event)
-
-    async def _next_number(
-        self, s: AsyncSession, attempt: CallAttempt, result: RecordResult
-    ) -> None:
-        """After an invalid number, move on to the record's next phone field (-1: none)."""
-        defn = await s.get(CallingList, attempt.list_id)
-        record = await s.get(CallingRecord, attempt.record_id)
-        if defn is None or record is None:
-            result.phone_index = -1
-            return
-        region = self.rt.settings.default_phone_region
-        fields = defn.phone_fields
-        for i in range(result.phone_index, len(fields)):
-            raw = str((record.data or {}).get(fields[i]) or "").strip()
-            if raw and phones.normalize(raw, region) == attempt.phone_e164:
-                later = [
-                    f for f in fields[i + 1 :] if str((record.data or {}).get(f) or "").strip()
-                ]
-                result.phone_index = i + 1 if later else -1
-                return
-        result.phone_index = -1
-
     # ---- recovery ---------------------------------------------------------------------
+
+    async def fail_stale_call(self, attempt_id: str) -> int:
+        """A call whose lease ran out (its process vanished, its carrier went silent):
+        it ends as failed and is hung up."""
+        at = dialer_now(self.rt)
+        async with self.rt.db.write() as s:
+            locked = await lock_attempt(s, attempt_id)
+            if locked is None:
+                return 0
+            attempt, result, campaign = locked
+            if attempt.state != "dialing" or (attempt.lease_until and attempt.lease_until > at):
+                return 0
+            await calls.unanswered_in(
+                s, attempt, result, campaign, "failed", at, self.rt.settings.default_phone_region
+            )
+            calls.hangup_after_commit(self.rt, s, attempt_id)
+            changed(s, attempt.tenant_id, attempt_id)
+        return 1
 
     async def sweep(self) -> int:
         """Recover attempts whose time ran out: calls whose dialing process vanished,
         preview offers nobody answered (or of stopped campaigns), wrap-ups never
         disposed. Each is taken under a row lock, so any process may sweep."""
-        from switchboard.dialer import actions
-
-        now = utcnow()
+        at = dialer_now(self.rt)
         async with self.rt.db.read() as s:
             stale = (
                 await s.execute(
                     select(CallAttempt.id, CallAttempt.state)
                     .where(
                         CallAttempt.state.in_(("offered", "dialing", "wrapup")),
-                        CallAttempt.lease_until < now,
+                        CallAttempt.lease_until < at,
                     )
                     .limit(200)
                 )
@@ -751,32 +576,12 @@ class Dialer:
             done += await actions.withdraw_offer(self.rt, attempt_id)
         for attempt_id, state in stale:
             if state == "dialing":
-                await self.unanswered(attempt_id, "failed", 0.0)
+                done += await self.fail_stale_call(attempt_id)
             elif state == "offered":
                 done += await actions.expire_offer(self.rt, attempt_id)
             else:
                 done += await actions.auto_dispose(self.rt, attempt_id)
-        return done + len(stale)
-
-
-async def lock_attempt(
-    s: AsyncSession, attempt_id: str
-) -> tuple[CallAttempt, RecordResult, Campaign] | None:
-    """The attempt, its record's result and its campaign; attempt then result locked."""
-    attempt = (
-        await s.execute(select(CallAttempt).where(CallAttempt.id == attempt_id).with_for_update())
-    ).scalar_one_or_none()
-    if attempt is None:
-        return None
-    result = (
-        await s.execute(
-            select(RecordResult).where(RecordResult.id == attempt.result_id).with_for_update()
-        )
-    ).scalar_one_or_none()
-    campaign = await s.get(Campaign, attempt.campaign_id)
-    if result is None or campaign is None:
-        return None
-    return attempt, result, campaign
+        return done
 
 
 def get_dialer(rt: Runtime) -> Dialer:

@@ -1,9 +1,13 @@
 """Making recordings of finished calls, and erasing them.
 
-The dialer and the interaction records offer no recording hook, so recordings are made
-from what they store: an answered outbound attempt that was hung up (``wrapup`` or
-``done`` with ``answered_at``), and an answered step of a *voice* interaction that
-ended. ``record_finished`` finds those without a recording, synthesises the call's audio
+Calls of a real carrier are recorded by the carrier: when it reports the recording
+(``telephony_calls.recording_status = "pending"``), ``fetch_carrier_recordings`` downloads
+it (retried every ``carrier_recording_retry_seconds``, ``carrier_recording_max_tries``
+times) and stores it like the others. Calls of the simulated carrier have no audio, so
+recordings are made from what the dialer and the interaction records store: an
+answered outbound attempt that was hung up (``wrapup`` or ``done`` with
+``answered_at``), and an answered step of a *voice* interaction that ended.
+``record_finished`` finds those without a recording, synthesises the call's audio
 (``audio.py``) into files under ``data_dir/recordings/<tenant>/<giid>/``, then inserts
 the row; the unique ``(source, source_id)`` makes N processes create each recording
 once (files are written atomically to deterministic paths, so a process that loses the
@@ -22,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +39,8 @@ from switchboard.lists.models import CallAttempt
 from switchboard.recordings import audio
 from switchboard.recordings.models import INTERACTION, OUTBOUND, Recording
 from switchboard.services.models import Service
+from switchboard.telephony import fetch_recording
+from switchboard.telephony.models import TelephonyCall
 from switchboard.tenants.models import Tenant
 from switchboard.users.models import User
 
@@ -132,7 +138,9 @@ async def _outbound_calls(
             Recording,
             and_(Recording.source == OUTBOUND, Recording.source_id == CallAttempt.id),
         )
+        .outerjoin(TelephonyCall, TelephonyCall.id == CallAttempt.id)
         .where(
+            or_(TelephonyCall.id.is_(None), TelephonyCall.provider == "simulated"),
             CallAttempt.tenant_id.in_(tenants),
             CallAttempt.created_at >= since,
             CallAttempt.outcome == "answer",
@@ -143,43 +151,47 @@ async def _outbound_calls(
         .order_by(CallAttempt.created_at)
         .limit(BATCH)
     )
-    calls = []
-    for attempt, campaign, _service, agent in (await s.execute(stmt)).all():
-        started = attempt.answered_at or attempt.created_at
-        ended = attempt.hangup_at or attempt.ended_at or utcnow()
-        limit = started + timedelta(seconds=max(1, rt.settings.recordings_max_seconds))
-        call = Call(
-            tenant_id=attempt.tenant_id,
-            source=OUTBOUND,
-            source_id=attempt.id,
-            giid=attempt.giid,
-            step_id=attempt.id,
-            interaction_id=attempt.id,
-            started_at=started,
-            ended_at=max(started, min(ended, limit)),
-            direction="OUTBOUND",
-            customer_phone=attempt.phone_e164 or attempt.phone,
-            service_name=campaign,
-            disposition=attempt.disposition,
-            notes=attempt.notes,
-            agent=agent,
-        )
+    return [
+        outbound_call(rt, attempt, campaign, agent)
+        for attempt, campaign, _service, agent in (await s.execute(stmt)).all()
+    ]
+
+
+def outbound_call(rt: Runtime, attempt: CallAttempt, campaign: str, agent: User | None) -> Call:
+    started = attempt.answered_at or attempt.created_at
+    ended = attempt.hangup_at or attempt.ended_at or utcnow()
+    limit = started + timedelta(seconds=max(1, rt.settings.recordings_max_seconds))
+    call = Call(
+        tenant_id=attempt.tenant_id,
+        source=OUTBOUND,
+        source_id=attempt.id,
+        giid=attempt.giid,
+        step_id=attempt.id,
+        interaction_id=attempt.id,
+        started_at=started,
+        ended_at=max(started, min(ended, limit)),
+        direction="OUTBOUND",
+        customer_phone=attempt.phone_e164 or attempt.phone,
+        service_name=campaign,
+        disposition=attempt.disposition,
+        notes=attempt.notes,
+        agent=agent,
+    )
+    call.parties.append(
+        Party("CONTACT", attempt.phone_e164 or attempt.phone, duration=call.duration)
+    )
+    if agent is not None:
         call.parties.append(
-            Party("CONTACT", attempt.phone_e164 or attempt.phone, duration=call.duration)
-        )
-        if agent is not None:
-            call.parties.append(
-                Party(
-                    "USER",
-                    agent.extension,
-                    agent.id,
-                    agent.first_name,
-                    agent.last_name,
-                    duration=call.duration,
-                )
+            Party(
+                "USER",
+                agent.extension,
+                agent.id,
+                agent.first_name,
+                agent.last_name,
+                duration=call.duration,
             )
-        calls.append(call)
-    return calls
+        )
+    return call
 
 
 async def _voice_calls(
@@ -295,10 +307,22 @@ async def finished_calls(rt: Runtime) -> list[Call]:
 # ---- making a recording -------------------------------------------------------------
 
 
-def _render_files(rt: Runtime, call: Call, base: Path) -> tuple[str, int, list[dict[str, Any]]]:
-    """Synthesise and write the call's files; (format, size, parties) — blocking."""
-    voices = [audio.Voice(p.offset, p.duration or call.duration) for p in call.parties]
-    mixed, channels = audio.synthesize(call.step_id, call.duration, voices)
+def _render_files(
+    rt: Runtime, call: Call, base: Path, recorded: bytes | None = None
+) -> tuple[str, int, list[dict[str, Any]]]:
+    """Write the call's files — the carrier's ``recorded`` WAV (one channel per party,
+    as Twilio's dual-channel recordings: customer, then agent) or synthesised audio;
+    (format, size, parties) — blocking."""
+    if recorded is not None:
+        channels = audio.decode_wav(recorded)
+        mixed = audio.mix(channels)
+        if len(channels) == 1 and len(call.parties) > 1:
+            channels = [channels[0]] * len(call.parties)
+        call.parties = call.parties[: len(channels)]
+        channels = channels[: len(call.parties)]
+    else:
+        voices = [audio.Voice(p.offset, p.duration or call.duration) for p in call.parties]
+        mixed, channels = audio.synthesize(call.step_id, call.duration, voices)
     data, fmt = audio.encode(mixed, rt.settings.recordings_format)
     root = Path(rt.settings.data_dir)
     audio.write_atomic(root / base / f"{call.step_id}.wav", data)
@@ -326,15 +350,24 @@ def _render_files(rt: Runtime, call: Call, base: Path) -> tuple[str, int, list[d
     return fmt, len(data), parties
 
 
-async def record(rt: Runtime, call: Call) -> bool:
-    """Make the recording of ``call``; False when another process made it first."""
+async def record(
+    rt: Runtime, call: Call, recorded: bytes | None = None, carrier_call: str | None = None
+) -> bool:
+    """Make the recording of ``call`` (from the carrier's ``recorded`` audio when given,
+    marking ``carrier_call`` fetched in the same transaction); False when another
+    process made it first."""
     async with rt.db.read() as s:
         tenant = await s.get(Tenant, call.tenant_id)
     tz_name = tenant.timezone if tenant else None
     base = Path("recordings") / call.tenant_id / call.giid
-    fmt, size, parties = await asyncio.to_thread(_render_files, rt, call, base)
+    fmt, size, parties = await asyncio.to_thread(_render_files, rt, call, base, recorded)
     try:
         async with rt.db.write() as s:
+            if carrier_call is not None:
+                row = await s.get(TelephonyCall, carrier_call, with_for_update=True)
+                if row is not None:
+                    row.recording_status = "fetched"
+                    row.recording_due_at = None
             s.add(
                 Recording(
                     tenant_id=call.tenant_id,
@@ -377,6 +410,79 @@ async def record_finished(rt: Runtime) -> int:
         except OSError:
             log.exception("recordings: cannot write the files of %s", call.step_id)
     return made
+
+
+# ---- carriers' recordings ----------------------------------------------------------
+
+
+async def fetch_carrier_recordings(rt: Runtime) -> int:
+    """One pass: download the recordings carriers reported and store them. Each is
+    claimed under a row lock with a lease (its next try), so N processes fetch it once;
+    a failure is retried until ``carrier_recording_max_tries``."""
+    at = utcnow()
+    retry = timedelta(seconds=rt.settings.carrier_recording_retry_seconds)
+    async with rt.db.write() as s:
+        rows = (
+            (
+                await s.execute(
+                    select(TelephonyCall)
+                    .where(
+                        TelephonyCall.recording_status == "pending",
+                        TelephonyCall.recording_due_at <= at,
+                    )
+                    .order_by(TelephonyCall.recording_due_at)
+                    .limit(BATCH)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        claimed = []
+        for row in rows:
+            row.recording_tries += 1
+            row.recording_due_at = at + retry
+            claimed.append((row.id, row.provider, row.recording_url or "", row.recording_tries))
+    made = 0
+    for call_id, provider, url, tries in claimed:
+        try:
+            made += await _fetch_one(rt, call_id, provider, url)
+        except Exception as e:
+            log.warning("recordings: fetching %s failed (try %d): %s", call_id, tries, e)
+            if tries >= rt.settings.carrier_recording_max_tries:
+                async with rt.db.write() as s:
+                    failed = await s.get(TelephonyCall, call_id, with_for_update=True)
+                    if failed is not None and failed.recording_status == "pending":
+                        failed.recording_status = "failed"
+    return made
+
+
+async def _fetch_one(rt: Runtime, call_id: str, provider: str, url: str) -> int:
+    async with rt.db.read() as s:
+        row = (
+            await s.execute(
+                select(CallAttempt, Campaign.name, User)
+                .join(Campaign, Campaign.id == CallAttempt.campaign_id)
+                .outerjoin(User, User.id == CallAttempt.agent_user_id)
+                .where(CallAttempt.id == call_id)
+            )
+        ).one_or_none()
+    if row is None:  # its record is gone: nothing to attach the audio to
+        async with rt.db.write() as s:
+            gone = await s.get(TelephonyCall, call_id, with_for_update=True)
+            if gone is not None:
+                gone.recording_status = "failed"
+        return 0
+    attempt, campaign, agent = row
+    data, _content_type = await fetch_recording(rt, provider, url)
+    call = outbound_call(rt, attempt, campaign, agent)
+    if await record(rt, call, recorded=data, carrier_call=call_id):
+        return 1
+    async with rt.db.write() as s:  # made by another process meanwhile
+        done = await s.get(TelephonyCall, call_id, with_for_update=True)
+        if done is not None:
+            done.recording_status = "fetched"
+    return 0
 
 
 # ---- erasing ------------------------------------------------------------------------

@@ -111,6 +111,34 @@ def encode(pcm: Pcm, fmt: str) -> tuple[bytes, str]:
     return pcm_wav(pcm), "wav"
 
 
+def decode_wav(data: bytes) -> list[Pcm]:
+    """The channels of a 16-bit PCM WAV file (a carrier's recording) at ``RATE``."""
+    with wave.open(io.BytesIO(data), "rb") as w:
+        channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
+        frames = w.readframes(w.getnframes())
+    if width != 2 or channels < 1:
+        raise ValueError("only 16-bit PCM WAV recordings are supported")
+    samples = np.frombuffer(frames, dtype="<i2").reshape(-1, channels)
+    out: list[Pcm] = []
+    for c in range(channels):
+        pcm = samples[:, c].astype(np.float64)
+        if rate != RATE and len(pcm):
+            n = max(1, round(len(pcm) * RATE / rate))
+            pcm = np.interp(np.linspace(0, len(pcm) - 1, n), np.arange(len(pcm)), pcm)
+        out.append(_clip(pcm))
+    return out
+
+
+def mix(channels: list[Pcm]) -> Pcm:
+    if not channels:
+        return np.zeros(1, dtype=np.int16)
+    length = max(len(c) for c in channels)
+    total = np.zeros(length, dtype=np.float64)
+    for c in channels:
+        total[: len(c)] += c
+    return _clip(total)
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``path`` whole or not at all (a temporary file, then a rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)

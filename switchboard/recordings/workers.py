@@ -1,6 +1,7 @@
 """The recordings worker, one task per server process: every
-``recordings_poll_seconds`` it records the calls that ended since (processes race on
-the unique ``(source, source_id)``: each recording is made once)."""
+``recordings_poll_seconds`` it records the calls that ended since and fetches the
+recordings carriers reported (processes race on the unique ``(source, source_id)``:
+each recording is made once)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ async def run(rt: Runtime) -> None:
         try:
             while await actions.record_finished(rt) >= actions.BATCH:
                 await asyncio.sleep(0)  # a backlog: keep going
+            await actions.fetch_carrier_recordings(rt)
         except asyncio.CancelledError:
             raise
         except Exception:

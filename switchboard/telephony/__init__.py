@@ -1,10 +1,9 @@
 """Telephony: placing outbound calls behind the ``Telephony`` protocol.
 
-``telephony_provider`` chooses the implementation; the built-in ``simulated`` carrier
-answers, rings out, is busy or rejects numbers in the proportions of
-``telephony_sim_outcomes`` (or per number, by ``telephony_sim_script``), so a whole
-campaign runs on one machine. A real carrier (SIP trunk, CPaaS) implements the same
-protocol and registers itself in ``PROVIDERS``.
+``telephony_provider`` chooses the implementation from ``PROVIDERS``: the built-in
+``simulated`` carrier (outcomes from settings, no network) or ``twilio`` (Twilio
+Programmable Voice; status callbacks come back through ``switchboard/api/carriers``).
+Each is created once per runtime with the sink its events go to.
 """
 
 from __future__ import annotations
@@ -13,31 +12,60 @@ from collections.abc import Callable
 from typing import Any
 
 from switchboard.core.runtime import Runtime
-from switchboard.telephony.protocol import CallRequest, CallResult, Outcome, Telephony
+from switchboard.telephony.protocol import (
+    CallEvent,
+    CallRequest,
+    CarrierError,
+    EventSink,
+    Outcome,
+    Telephony,
+)
 from switchboard.telephony.simulated import SimulatedCarrier
+from switchboard.telephony.twilio import TwilioCarrier
 
-PROVIDERS: dict[str, Callable[[Runtime], Any]] = {"simulated": SimulatedCarrier}
+PROVIDERS: dict[str, Callable[[Runtime, EventSink], Any]] = {
+    "simulated": SimulatedCarrier,
+    "twilio": TwilioCarrier,
+}
+PROVIDER_KEY = "telephony"
 
 
-def get_telephony(rt: Runtime) -> Telephony:
-    """The runtime's carrier (created once per runtime)."""
-    found = rt.providers.get("telephony")
+def get_telephony(rt: Runtime, sink: EventSink) -> Telephony:
+    """The runtime's carrier (created once per runtime, with ``sink`` for its events)."""
+    found = rt.providers.get(PROVIDER_KEY)
     if found is None:
         factory = PROVIDERS.get(rt.settings.telephony_provider)
         if factory is None:
             raise RuntimeError(f"unknown telephony_provider {rt.settings.telephony_provider!r}")
-        found = factory(rt)
-        rt.providers["telephony"] = found
+        found = factory(rt, sink)
+        rt.providers[PROVIDER_KEY] = found
     carrier: Telephony = found
     return carrier
 
 
+async def fetch_recording(rt: Runtime, provider: str, url: str) -> tuple[bytes, str]:
+    """Download a recording a carrier reported (a client per provider and runtime)."""
+    key = f"{PROVIDER_KEY}.recordings.{provider}"
+    fetcher = rt.providers.get(key)
+    if fetcher is None:
+        if provider != "twilio":
+            raise CarrierError(f"the {provider} carrier makes no recordings")
+        fetcher = TwilioCarrier(rt)
+        rt.providers[key] = fetcher
+    found: tuple[bytes, str] = await fetcher.fetch_recording(url)
+    return found
+
+
 __all__ = [
     "PROVIDERS",
+    "CallEvent",
     "CallRequest",
-    "CallResult",
+    "CarrierError",
+    "EventSink",
     "Outcome",
     "SimulatedCarrier",
     "Telephony",
+    "TwilioCarrier",
+    "fetch_recording",
     "get_telephony",
 ]
