@@ -9,9 +9,9 @@ import logging
 
 from sqlalchemy import select
 
-from switchboard.agents.actions import routing_topic
 from switchboard.campaigns.models import Campaign
 from switchboard.core.runtime import Runtime
+from switchboard.dialer.attempts import routing_topic
 from switchboard.dialer.engine import get_dialer
 
 log = logging.getLogger(__name__)
