@@ -44,7 +44,7 @@ from switchboard.lists.models import CallAttempt, RecordResult
 from switchboard.recordings.actions import fetch_carrier_recordings
 from switchboard.telephony import CallEvent, CallRequest, CarrierError, Telephony, get_telephony
 from switchboard.telephony.calls import Change, apply_in, lock_call, new_call
-from switchboard.telephony.models import TelephonyCampaignOptions
+from switchboard.telephony.models import TelephonyCall, TelephonyCampaignOptions
 from switchboard.users.models import User
 
 log = logging.getLogger(__name__)
@@ -178,8 +178,6 @@ def _refused(call_id: str, outcome: Any, error: str) -> CallEvent:
 
 async def hangup(rt: Runtime, call_id: str) -> None:
     """Hang the call up at the carrier (after a commit; errors are logged)."""
-    from switchboard.telephony.models import TelephonyCall
-
     async with rt.db.read() as s:
         call = await s.get(TelephonyCall, call_id)
         sid = call.carrier_sid if call is not None else None
@@ -215,6 +213,19 @@ async def on_event(rt: Runtime, event: CallEvent) -> None:
                 call_after_commit(s, functools.partial(_fetch_recordings, rt))
             return
         await _attempt_changed(rt, s, event.call_id, change, at)
+
+
+async def answer(rt: Runtime, event: CallEvent) -> str | None:
+    """The called party answered (the carrier asks what to do with the call): apply
+    the verdict; the number to bridge the call to, when an agent waits for it (None:
+    hang up — a machine, or the attempt ended meanwhile)."""
+    await on_event(rt, event)
+    async with rt.db.read() as s:
+        call = await s.get(TelephonyCall, event.call_id)
+        attempt = await s.get(CallAttempt, event.call_id)
+    if call is None or attempt is None or attempt.state != "connected":
+        return None
+    return call.agent_number
 
 
 async def _fetch_recordings(rt: Runtime) -> None:

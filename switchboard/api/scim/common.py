@@ -3,6 +3,7 @@ entity tags, and the tenant facts the schemas publish."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
@@ -94,10 +95,38 @@ def dump(
 ) -> dict[str, Any]:
     """The wire form of a resource, extension schemas last (easier to read)."""
     body = resource.model_dump(scim_ctx=ctx, response_parameters=params, scim_policy=scim.POLICY)
+    if isinstance(resource, scim.ScimUser):
+        _complete_user(body, params)
     urns = [k for k in body if k.startswith("urn:")]
     for key in urns:
         body[key] = body.pop(key)
     return body
+
+
+#: Attributes of a user that the seed always shows, empty when unset (``"externalId":
+#: ""``; ``"groups": []`` for a user without a team). Only the wire form has them: the
+#: resource itself keeps them unassigned, so filters (``externalId pr``) and entity tags
+#: are unchanged.
+ALWAYS_SHOWN: dict[str, Any] = {"externalId": "", "groups": []}
+
+
+def _top_names(paths: Sequence[Any] | None) -> set[str]:
+    prefix = scim.USER_SCHEMA.lower() + ":"
+    names: set[str] = set()
+    for path in paths or ():
+        text = str(path).lower().removeprefix(prefix)
+        names.add(text.split(".", 1)[0])
+    return names
+
+
+def _complete_user(body: dict[str, Any], params: ResponseParameters[Any] | None) -> None:
+    wanted = _top_names(params.attributes if params is not None else None)
+    excluded = _top_names(params.excluded_attributes if params is not None else None)
+    for name, empty in ALWAYS_SHOWN.items():
+        key = name.lower()
+        if name in body or key in excluded or (wanted and key not in wanted):
+            continue
+        body[name] = copy.copy(empty)
 
 
 def response_parameters(model: type[R], request: Request) -> ResponseParameters[Any]:
