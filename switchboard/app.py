@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from switchboard import __version__
 from switchboard.core import errors, registry
+from switchboard.core.middleware import SecurityMiddleware
 from switchboard.core.runtime import Runtime
 from switchboard.core.settings import Settings, get_settings
 
@@ -52,15 +52,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
     )
     app.state.rt = rt
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origin_regex=".*" if "*" in settings.cors_origins else None,
-        allow_origins=[] if "*" in settings.cors_origins else settings.cors_origins,
-        allow_credentials=True,
-        allow_methods=["*"],
-        allow_headers=["*"],
-        expose_headers=["Location", "ETag"],
-    )
+    # body limits (413), CORS (Messaging API: the tenants' origins), nosniff
+    app.add_middleware(SecurityMiddleware, rt=rt)
     errors.install(app)
     for mod in registry.api_modules():
         app.include_router(mod.router)

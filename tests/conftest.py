@@ -82,6 +82,9 @@ def base_settings(database_url: str, tmp_root: Path) -> Settings:
         # cheap hashing keeps per-test tenants fast; production keeps argon2's defaults
         argon2_time_cost=1,
         argon2_memory_kib=1024,
+        # the tests' photo and callback servers listen on 127.0.0.1 (issue 12: outbound
+        # fetches reach no internal address unless allowed)
+        fetch_allow_networks=["127.0.0.1/32"],
     )
 
 
@@ -195,6 +198,7 @@ def live_server_factory(migrated: Settings, tmp_root: Path) -> Iterator[Callable
             SWITCHBOARD_LOCKOUT_THRESHOLD=str(migrated.lockout_threshold),
             SWITCHBOARD_ARGON2_TIME_COST="1",
             SWITCHBOARD_ARGON2_MEMORY_KIB="1024",
+            SWITCHBOARD_FETCH_ALLOW_NETWORKS='["127.0.0.1/32"]',
             SWITCHBOARD_LOG_LEVEL="WARNING",
         )
         if migrated.redis_url:

@@ -60,8 +60,16 @@ async def test_missing_grant_type(client: httpx.AsyncClient, tenant: TenantInfo)
 
 
 async def test_unknown_scope(client: httpx.AsyncClient, tenant: TenantInfo) -> None:
+    # the same answer as a wrong secret: an unknown scope reveals nothing (issue 12)
     form = tenant.token_form()
     form["scope"] = "nobody.example.test"
+    r = await client.post(TOKEN, data=form)
+    assert r.status_code == 401
+    assert r.json() == {
+        "error": "invalid_client",
+        "error_description": "Invalid client credentials",
+    }
+    del form["scope"]
     r = await client.post(TOKEN, data=form)
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_scope"
@@ -114,11 +122,17 @@ async def test_lockout_after_failures_and_unlock(
 async def test_locked_user_cannot_get_token_even_with_right_secret(
     client: httpx.AsyncClient, tenant: TenantInfo
 ) -> None:
+    from tests.conftest import get_token
+
+    before = {"Authorization": f"Bearer {await get_token(client, tenant)}"}
     for _ in range(3):
         await client.post(TOKEN, data=tenant.token_form(secret="bad"))
     r = await client.post(TOKEN, data=tenant.token_form())
     assert r.status_code == 401
-    assert "locked" in r.json()["error_description"]
+    # the same answer as a wrong secret (a locked account is not told apart)
+    assert r.json()["error_description"] == "Invalid client credentials"
+    # the token issued before the failures still works (issue 12: no off switch)
+    assert (await client.get("/configapi/v2/team", headers=before)).status_code == 200
 
 
 async def test_token_expiry(client: httpx.AsyncClient, tenant: TenantInfo, rt: Runtime) -> None:

@@ -56,8 +56,8 @@ async def principal_from_token(rt: Runtime, token: str, kinds: tuple[str, ...]) 
             raise Unauthorized("Access token expired")
         if user.disabled:
             raise Unauthorized("User is disabled")
-        if user.is_locked(now):
-            raise Unauthorized("User is locked out")
+        # A lockout (throttled failed logins) concerns new logins only: tokens issued
+        # before stay valid, so failed attempts by others never end a user's sessions.
         return Principal(
             tenant_id=tenant.id,
             tenant_domain=tenant.domain,

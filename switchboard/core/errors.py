@@ -70,6 +70,23 @@ class TooLarge(DomainError):
     kind = "too_large"
 
 
+class BodyTooLarge(TooLarge, StarletteHTTPException):
+    """Raised by the body-limit middleware while the app reads a body: a domain error
+    (rendered in the API's format) that FastAPI's own body parsing lets through as an
+    HTTP exception instead of turning it into a 400."""
+
+    def __init__(self, message: str) -> None:
+        TooLarge.__init__(self, message)
+        self.status_code = 413
+        self.detail = message
+        self.headers = None
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    kind = "too_many_requests"
+
+
 class UnsupportedMediaType(DomainError):
     status = 415
     kind = "unsupported_media_type"
@@ -102,10 +119,16 @@ def register_format(prefix: str, formatter: Formatter) -> None:
 
 def render(request: Request, err: DomainError) -> Response:
     path = request.url.path
+    response: Response | None = None
     for prefix, formatter in _formatters:
         if path.startswith(prefix):
-            return formatter(request, err)
-    return default_format(request, err)
+            response = formatter(request, err)
+            break
+    if response is None:
+        response = default_format(request, err)
+    if "retry_after" in err.extra:
+        response.headers["Retry-After"] = str(err.extra["retry_after"])
+    return response
 
 
 def describe_validation(exc: RequestValidationError) -> tuple[str, bool]:
@@ -119,6 +142,23 @@ def describe_validation(exc: RequestValidationError) -> tuple[str, bool]:
         where = ".".join(loc)
         parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
     return "; ".join(parts) or "invalid request", bad_json
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the request's path takes, over all the routes that match it (one
+    route per method: Starlette's own 405 names only the first route's)."""
+    from starlette.routing import Match
+
+    scope = dict(request.scope)
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        route_methods = getattr(route, "methods", None)
+        if not route_methods:
+            continue
+        match, _ = route.matches(scope)
+        if match != Match.NONE:
+            methods.update(route_methods)
+    return sorted(methods)
 
 
 def install(app: FastAPI) -> None:
@@ -159,8 +199,12 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:
             detail = "Method not allowed"
         response = render(request, cls(detail))
-        if exc.status_code == 405 and exc.headers:
-            response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            allow = allowed_methods(request)
+            if allow:
+                response.headers["Allow"] = ", ".join(allow)
+            elif exc.headers:
+                response.headers.update(exc.headers)
         return response
 
     @app.exception_handler(Exception)

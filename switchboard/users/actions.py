@@ -20,6 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.auth.actions import revoke_user_tokens_in
+from switchboard.auth.guards import after_user_change_in, ensure_other_admin_in, is_admin
 from switchboard.core.db import after_commit, utcnow
 from switchboard.core.errors import Conflict, Invalid, NotFound
 from switchboard.core.runtime import Runtime
@@ -350,16 +352,26 @@ async def update_user(rt: Runtime, *, tenant_id: str, login_id: str, data: UserF
         password_hash = await hash_off_loop(data.password)
     try:
         async with rt.db.write() as s:
-            if "extension" in fields or "login_id" in fields:
+            if fields & {"extension", "login_id", "disabled", "roles"}:
                 await lock_provisioning(s, tenant_id)
             user = await get_by_login_or_raise(session=s, tenant_id=tenant_id, login_id=login_id)
             new_login = getattr(data, "login_id", None)
             if new_login is not None and new_login != login_id:
                 raise Invalid("loginId cannot be changed")
+            before = (is_admin(user), user.password_hash, user.api_secret_hash, user.disabled)
             await apply_fields(rt, s, user, data, fields, password_hash=password_hash)
             user.updated_at = utcnow()
             user.version += 1
             await s.flush()
+            # issue 12: revoke tokens on a new password or disabling; keep an administrator
+            await after_user_change_in(
+                s,
+                user,
+                was_admin=before[0],
+                old_password_hash=before[1],
+                old_api_secret_hash=before[2],
+                was_disabled=before[3],
+            )
             after_commit(s, users_topic(tenant_id), user.id)
     except IntegrityError as e:
         raise Conflict("Extension already in use") from e
@@ -368,7 +380,10 @@ async def update_user(rt: Runtime, *, tenant_id: str, login_id: str, data: UserF
 
 async def delete_user(rt: Runtime, *, tenant_id: str, login_id: str) -> None:
     async with rt.db.write() as s:
+        await lock_provisioning(s, tenant_id)
         user = await get_by_login_or_raise(session=s, tenant_id=tenant_id, login_id=login_id)
+        if is_admin(user):
+            await ensure_other_admin_in(s, user)  # issue 12: never the last administrator
         await s.delete(user)
         after_commit(s, users_topic(tenant_id), "")
 
@@ -390,6 +405,7 @@ async def generate_api_secret(
     async with rt.db.write() as s:
         user = await get_by_login_or_raise(session=s, tenant_id=tenant_id, login_id=login_id)
         user.api_secret_hash = hashed
+        await revoke_user_tokens_in(s, user.id, kinds=("oauth",))  # the old secret's tokens
     return value
 
 
@@ -552,10 +568,19 @@ async def scim_update_user(
                 if await login_taken(s, tenant_id, state.login_id, user.id):
                     raise Conflict(f"User already exists: {state.login_id}", code="uniqueness")
                 user.login_id = state.login_id
+            before = (is_admin(user), user.password_hash, user.api_secret_hash, user.disabled)
             await _apply_scim_state(s, tenant, allocator, user, state, photo, password_hash)
             user.updated_at = utcnow()
             user.version += 1
             await s.flush()
+            await after_user_change_in(
+                s,
+                user,
+                was_admin=before[0],
+                old_password_hash=before[1],
+                old_api_secret_hash=before[2],
+                was_disabled=before[3],
+            )
             after_commit(s, users_topic(tenant_id), user_id)
     except IntegrityError as e:
         raise Conflict("User or extension already exists", code="uniqueness") from e
@@ -567,6 +592,7 @@ async def scim_delete_user(
 ) -> None:
     try:
         async with rt.db.write() as s:
+            await lock_provisioning(s, tenant_id)
             user = (
                 await s.execute(
                     select(User)
@@ -579,6 +605,8 @@ async def scim_delete_user(
             if expected_version is not None:
                 if scim.version_of(scim.to_scim_user(user)) != expected_version:
                     raise StaleWrite(user_id)
+            if is_admin(user):
+                await ensure_other_admin_in(s, user)  # issue 12
             await s.delete(user)
             after_commit(s, users_topic(tenant_id), user_id)
     except IntegrityError as e:

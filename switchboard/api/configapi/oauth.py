@@ -10,7 +10,9 @@ from urllib.parse import unquote_plus
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from switchboard.api.common import client_address, safe_loads
 from switchboard.auth.actions import LoginFailed, login
+from switchboard.core.errors import Invalid
 from switchboard.core.runtime import Runtime
 
 router = APIRouter(tags=["Configuration API: authentication"])
@@ -69,7 +71,9 @@ TOKEN_DOC: dict[str, Any] = {
     openapi_extra=TOKEN_DOC,
     responses={
         400: {"description": "invalid_request, unsupported_grant_type, invalid_scope"},
-        401: {"description": "invalid_client"},
+        401: {"description": "invalid_client (unknown scope or client, wrong or locked)"},
+        413: {"description": "The body is too large"},
+        429: {"description": "Too many failed logins from this address (Retry-After)"},
     },
 )
 async def token(request: Request) -> JSONResponse:
@@ -77,9 +81,9 @@ async def token(request: Request) -> JSONResponse:
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if ctype == "application/json":
         try:
-            data = await request.json()
-        except ValueError:
-            return _error(400, "invalid_request", "Request body is not valid JSON")
+            data = safe_loads(await request.body())
+        except Invalid as e:
+            return _error(400, "invalid_request", e.message)
         if not isinstance(data, dict):
             return _error(400, "invalid_request", "Request body must be an object")
         form = {k: str(v) for k, v in data.items()}
@@ -111,14 +115,18 @@ async def token(request: Request) -> JSONResponse:
             secret=client_secret,
             using="api_secret",
             kind="oauth",
+            source=client_address(request),
         )
     except LoginFailed as e:
-        if e.reason == "tenant":
-            return _error(400, "invalid_scope", "Unknown scope: no such contact center")
-        if e.reason == "locked":
-            return _error(401, "invalid_client", "User is locked out after failed logins")
+        if e.reason == "throttled":
+            response = _error(
+                429, "invalid_request", "Too many failed logins from this address; retry later"
+            )
+            response.headers.update(e.retry_after_header)
+            return response
         if e.reason == "disabled":
             return _error(401, "invalid_client", "User is disabled")
+        # unknown scope, unknown client, wrong secret, locked out: one answer
         return _error(401, "invalid_client", "Invalid client credentials")
     return JSONResponse(
         {

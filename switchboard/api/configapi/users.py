@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from switchboard.api.common import body_doc, parse
 from switchboard.api.configapi.deps import require
+from switchboard.auth import actions as auth_actions
 from switchboard.auth.service import Principal
 from switchboard.core.runtime import Runtime
 from switchboard.teams import service as teams_service
@@ -103,13 +104,14 @@ async def delete_user(username: str, request: Request, principal: Manager) -> Re
     responses=ERRORS,
 )
 async def get_lock(username: str, request: Request, principal: Manager) -> LockState:
-    from switchboard.core.db import utcnow
-
-    async with _rt(request).db.read() as s:
-        user = await service.get_by_login_or_raise(
+    rt = _rt(request)
+    async with rt.db.read() as s:
+        await service.get_by_login_or_raise(
             session=s, tenant_id=principal.tenant_id, login_id=username
         )
-        return LockState(locked_out=user.is_locked(utcnow()))
+    # locked out = failed logins are being delayed (switchboard.auth.throttle)
+    state = await auth_actions.lock_state(rt, tenant_id=principal.tenant_id, login_id=username)
+    return LockState(locked_out=state.locked)
 
 
 @router.put(
@@ -120,7 +122,9 @@ async def get_lock(username: str, request: Request, principal: Manager) -> LockS
     responses=ERRORS,
 )
 async def clear_lock(username: str, request: Request, principal: Manager) -> LockState:
-    await actions.unlock_user(_rt(request), tenant_id=principal.tenant_id, login_id=username)
+    rt = _rt(request)
+    await actions.unlock_user(rt, tenant_id=principal.tenant_id, login_id=username)
+    await auth_actions.clear_lock(rt, tenant_id=principal.tenant_id, login_id=username)
     return LockState(locked_out=False)
 
 

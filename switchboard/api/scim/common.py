@@ -36,7 +36,8 @@ from switchboard.users import scim
 from switchboard.users.models import Privilege, Role
 
 PREFIX = "/configapi/v2/scim"
-CONTENT_TYPES = ("application/scim+json", "application/json")
+# the seed's Postman collection sends its SCIM bodies as text/plain (or without a type)
+CONTENT_TYPES = ("application/scim+json", "application/json", "text/plain", "")
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 #: The most resources one page holds (ServiceProviderConfig ``filter.maxResults``).
 MAX_RESULTS = 500
@@ -232,7 +233,12 @@ async def tenant_facts(rt: Runtime, tenant_id: str) -> TenantFacts:
 
 def photo_fetcher(rt: Runtime) -> scim.PhotoFetcher:
     fetcher: scim.PhotoFetcher | None = rt.providers.get("scim_photos")
-    return fetcher or scim.HttpPhotoFetcher()
+    if fetcher is not None:
+        return fetcher
+    from switchboard.api.scim.photos import GuardedPhotoFetcher
+
+    # never internal addresses unless the setting fetch_allow_networks allows them
+    return GuardedPhotoFetcher(rt.settings.fetch_allow_networks)
 
 
 async def fetch_photo(rt: Runtime, url: str, mode: str) -> scim.FetchedPhoto:

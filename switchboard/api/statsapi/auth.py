@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from switchboard.api.common import json_body
+from switchboard.api.common import LENIENT_JSON_TYPES, client_address, json_body
 from switchboard.api.statsapi.deps import (
     LOGIN_COOKIE,
     TENANT_COOKIE,
@@ -18,7 +18,7 @@ from switchboard.api.statsapi.deps import (
 )
 from switchboard.auth import actions as auth_actions
 from switchboard.auth.service import principal_from_token
-from switchboard.core.errors import DomainError, Invalid, Unauthorized
+from switchboard.core.errors import DomainError, Invalid, TooManyRequests, Unauthorized
 from switchboard.core.security import token_digest
 from switchboard.stats.engine import get_engine
 from switchboard.users.models import Privilege
@@ -44,10 +44,7 @@ AUTH_DOC: dict[str, Any] = {
     }
 }
 
-FAILURES = {
-    "locked": "User is locked out after repeated failed logins",
-    "disabled": "User is disabled",
-}
+FAILURES = {"disabled": "User is disabled"}
 
 
 def _field(data: dict[str, Any], *names: str) -> str:
@@ -59,9 +56,9 @@ def _field(data: dict[str, Any], *names: str) -> str:
 
 
 def _cookie_args(request: Request) -> dict[str, Any]:
-    secure = request.url.scheme == "https"
-    # cross-site wallboards need SameSite=None, which browsers accept only with Secure
-    return {"path": "/", "secure": secure, "samesite": "none" if secure else "lax"}
+    # SameSite=Lax: other sites' pages never send the session cookie (no cross-site
+    # reads or posts as the supervisor); Secure whenever the request came over TLS
+    return {"path": "/", "secure": request.url.scheme == "https", "samesite": "lax"}
 
 
 @router.post(
@@ -76,6 +73,9 @@ def _cookie_args(request: Request) -> dict[str, Any]:
         400: {"description": "Malformed body"},
         401: {"description": "Unknown tenant or user, wrong password, locked or disabled"},
         403: {"description": "The user lacks the privilege Access Realtime Stats API"},
+        413: {"description": "The body is too large"},
+        415: {"description": "The content type cannot carry JSON"},
+        429: {"description": "Too many failed logins from this address (Retry-After)"},
     },
 )
 async def login(request: Request) -> Response:
@@ -83,7 +83,7 @@ async def login(request: Request) -> Response:
     if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         data: Any = {k: str(v) for k, v in (await request.form()).items()}
     else:
-        data = await json_body(request, content_types=("application/json", ""))
+        data = await json_body(request, content_types=LENIENT_JSON_TYPES)
     if not isinstance(data, dict):
         raise Invalid("The body must be a JSON object {tenant_url, username, password}")
     tenant = _field(data, "tenant_url", "tenantUrl", "tenant")
@@ -107,8 +107,14 @@ async def login(request: Request) -> Response:
             using="password",
             kind="stats",
             lifetime_seconds=lifetime,
+            source=client_address(request),
         )
     except auth_actions.LoginFailed as e:
+        if e.reason == "throttled":
+            raise TooManyRequests(
+                "Too many failed logins from this address; retry later",
+                retry_after=int(e.retry_after + 0.999) or 1,
+            ) from e
         raise Unauthorized(FAILURES.get(e.reason, "Invalid tenant, username or password")) from e
     try:
         principal = await principal_from_token(rt, issued.token, ("stats",))

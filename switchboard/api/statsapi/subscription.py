@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from switchboard.api.common import json_body
+from switchboard.api.common import LENIENT_JSON_TYPES, json_body
 from switchboard.api.statsapi.deps import StatsPrincipal, runtime
 from switchboard.core.db import utcnow
 from switchboard.core.errors import NotFound
@@ -96,7 +96,7 @@ def _check_privileges(principal: StatsPrincipal, definition: SubscriptionDef) ->
     },
 )
 async def create(request: Request, principal: StatsPrincipal) -> JSONResponse:
-    body = await json_body(request, content_types=("application/json", ""))
+    body = await json_body(request, content_types=LENIENT_JSON_TYPES)
     definition = parse_subscription(body)
     _check_privileges(principal, definition)
     rt = runtime(request)
