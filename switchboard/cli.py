@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from switchboard.core.errors import DomainError
+from switchboard.api.admin.cli import register as register_admin
+from switchboard.api.admin.cli_users import register as register_users
+from switchboard.cli_common import console, err_console, run_with_runtime, tenant_id_of
 from switchboard.core.runtime import Runtime
-from switchboard.core.settings import Settings, get_settings
+from switchboard.core.settings import get_settings
 from switchboard.lists.cli import register as register_outbound
+from switchboard.ops.cli import register as register_ops
 
 app = typer.Typer(help="Switchboard contact-center server.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
@@ -24,37 +24,11 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(user_app, name="user")
 app.add_typer(apikey_app, name="apikey")
 register_outbound(app)  # lists, campaign, dnc
+register_admin(app)  # admin <collection> list|show|create|update|delete
+register_users(user_app, apikey_app, tenant_app)  # user list/show/..., apikey list/revoke
+register_ops(app)  # backup, restore
 
-console = Console()
-err_console = Console(stderr=True)
-T = TypeVar("T")
-
-
-def run_with_runtime(fn: Callable[[Runtime], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Run ``fn`` against a runtime of its own; domain errors exit with status 1."""
-    from switchboard.core.registry import import_models
-
-    import_models()
-
-    async def main() -> T:
-        rt = Runtime.create(settings or get_settings())
-        try:
-            return await fn(rt)
-        finally:
-            await rt.db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except DomainError as e:
-        err_console.print(f"[red]error:[/red] {e.message}")
-        raise typer.Exit(1) from e
-
-
-async def tenant_id_of(rt: Runtime, domain: str) -> str:
-    from switchboard.tenants.service import get_by_domain_or_raise
-
-    async with rt.db.read() as s:
-        return (await get_by_domain_or_raise(session=s, domain=domain)).id
+__all__ = ["app", "console", "err_console", "main", "run_with_runtime", "tenant_id_of"]
 
 
 @app.command()
@@ -83,8 +57,14 @@ def serve(
         port=port or settings.port,
         workers=workers or settings.workers,
         log_level=settings.log_level.lower(),
+        # held long polls answer within long_poll_seconds: let them (docs/operations.md)
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        # logging is ours (core/logs.py): text or JSON lines, access lines with a request
+        # id and secrets redacted from query strings
+        log_config=None,
+        access_log=False,
     )
 
 
@@ -113,8 +93,11 @@ def run(
     table.add_row("Bus", "redis " + settings.redis_url if settings.redis_url else "in-process")
     table.add_row("Health", f"{base}/health")
     table.add_row("OpenAPI", f"{base}/openapi.json  (docs: {base}/docs)")
+    table.add_row("Start page", f"{base}/")
     table.add_row("Agent desktop", f"{base}/agent/")
     table.add_row("Wallboard", f"{base}/wallboard/")
+    table.add_row("Demo chat", f"{base}/chat/  (a customer's chat window, appId test)")
+    table.add_row("Metrics", f"{base}/metrics  (Prometheus)")
     console.print(table)
     if creds is not None:
         users = ", ".join(getattr(creds, "users", []))

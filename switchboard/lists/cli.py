@@ -1,28 +1,28 @@
 """``switchboard lists|campaign|dnc ...``: outbound administration from the command line.
 
-``switchboard/cli.py`` calls ``register(app)``; the helpers of ``switchboard.cli`` are
-imported when a command runs (this module is imported while ``cli.py`` loads).
+``switchboard/cli.py`` calls ``register(app)``. The shared helpers come from
+``switchboard.cli_common`` (not from ``switchboard.cli``: no import cycle).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from switchboard.cli_common import console, err_console, run_with_runtime, tenant_id_of
 from switchboard.core.runtime import Runtime
 
 lists_app = typer.Typer(help="Manage calling lists.", no_args_is_help=True)
 campaign_app = typer.Typer(help="Manage outbound campaigns.", no_args_is_help=True)
 dnc_app = typer.Typer(help="Manage Do-Not-Call lists.", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
+
+__all__ = ["register", "run_with_runtime", "tenant_id_of"]
 
 
 def register(app: typer.Typer) -> None:
@@ -30,18 +30,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(lists_app, name="lists")
     app.add_typer(campaign_app, name="campaign")
     app.add_typer(dnc_app, name="dnc")
-
-
-def run_with_runtime(fn: Callable[[Runtime], Awaitable[T]]) -> T:
-    from switchboard.cli import run_with_runtime as run
-
-    return run(fn)
-
-
-async def tenant_id_of(rt: Runtime, domain: str) -> str:
-    from switchboard.cli import tenant_id_of as find
-
-    return await find(rt, domain)
 
 
 TenantOpt = Annotated[str, typer.Option("--tenant", help="Tenant domain")]

@@ -164,6 +164,13 @@ async def _apply_entry(
     ):
         if field in fields and getattr(data, field) is not None:
             setattr(entry, field, getattr(data, field))
+    if (
+        "inactivity_timeout_seconds" in fields
+        and "inactivity_warning_seconds" not in fields
+        and entry.inactivity_warning_seconds >= entry.inactivity_timeout_seconds
+    ):
+        # the warning follows a shorter timeout: a minute before it
+        entry.inactivity_warning_seconds = max(0, entry.inactivity_timeout_seconds - 60)
     if entry.inactivity_warning_seconds >= entry.inactivity_timeout_seconds:
         raise Invalid(
             "inactivityWarningSeconds must be less than inactivityTimeoutSeconds",
@@ -198,10 +205,6 @@ async def create_entry(rt: Runtime, *, tenant_id: str, data: EntryCreate) -> Sce
                 enabled=True,
             )
             await _apply_entry(s, tenant_id, entry, data)
-            if "inactivity_timeout_seconds" in data.model_fields_set and (
-                "inactivity_warning_seconds" not in data.model_fields_set
-            ):
-                entry.inactivity_warning_seconds = max(0, entry.inactivity_timeout_seconds - 60)
             s.add(entry)
             await s.flush()
             config_changed(s, tenant_id, f"entry:{entry.app_id}")

@@ -7,7 +7,7 @@ import re
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from switchboard.scenarios.models import PARAMETER_TYPES
 
@@ -185,14 +185,6 @@ class EntryFields(Camel):
 class EntryCreate(EntryFields):
     app_id: str = Field(min_length=1, max_length=255, pattern=r"^[^\s,;\"'<>]+$")
     name: str | None = Field(default=None, min_length=1, max_length=255)
-
-    @model_validator(mode="after")
-    def _timers(self) -> EntryCreate:
-        t = self.inactivity_timeout_seconds or 600
-        w = self.inactivity_warning_seconds
-        if w is not None and w >= t:
-            raise ValueError("inactivityWarningSeconds must be less than the timeout")
-        return self
 
 
 class EntryUpdate(EntryFields):

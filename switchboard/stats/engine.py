@@ -269,6 +269,6 @@ def get_engine(rt: Runtime) -> StatsEngine:
     """The engine of this runtime (created on first use)."""
     engine = rt.providers.get(PROVIDER_KEY)
     if not isinstance(engine, StatsEngine):
-        engine = StatsEngine(StatsSettings())
+        engine = StatsEngine(StatsSettings.from_settings(rt.settings))
         rt.providers[PROVIDER_KEY] = engine
     return engine

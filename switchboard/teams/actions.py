@@ -210,18 +210,27 @@ async def update_team(
 
 
 async def delete_team(
-    rt: Runtime, *, tenant_id: str, team_id: str, expected: TeamSnapshot | None = None
+    rt: Runtime,
+    *,
+    tenant_id: str,
+    team_id: str,
+    expected: TeamSnapshot | None = None,
+    by_name: bool = False,
 ) -> None:
-    """Delete a team; its members are left without a team."""
+    """Delete a team (``team_id`` may be its name when ``by_name``); its members are left
+    without a team."""
+    match = (Team.id == team_id) | (Team.name == team_id) if by_name else Team.id == team_id
     try:
         async with rt.db.write() as s:
             team = (
-                await s.execute(
-                    select(Team)
-                    .where(Team.id == team_id, Team.tenant_id == tenant_id)
-                    .with_for_update()
+                (
+                    await s.execute(
+                        select(Team).where(match, Team.tenant_id == tenant_id).with_for_update()
+                    )
                 )
-            ).scalar_one_or_none()
+                .scalars()
+                .first()
+            )
             if team is None:
                 raise NotFound(f"Team not found: {team_id}")
             if expected is not None:
@@ -230,7 +239,7 @@ async def delete_team(
                     raise StaleTeam(team_id)
             await _set_members(s, team, [])
             await s.delete(team)
-            _changed(s, tenant_id, team_id, True)
+            _changed(s, tenant_id, team.id, True)
     except IntegrityError as e:
         raise Conflict("The team is still referenced and cannot be deleted") from e
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.core.errors import NotFound
 from switchboard.tenants.models import Tenant
+from switchboard.tenants.schemas import RoleRead, TenantRead
 
 
 def normalize_domain(raw: str | None) -> str:
@@ -49,3 +50,47 @@ async def get_by_domain_or_raise(*, session: AsyncSession, domain: str | None) -
 
 async def get(*, session: AsyncSession, tenant_id: str) -> Tenant | None:
     return await session.get(Tenant, tenant_id)
+
+
+async def list_roles(*, session: AsyncSession, tenant_id: str) -> list[RoleRead]:
+    from sqlalchemy import func
+
+    from switchboard.users.models import Role, user_roles
+
+    counts: dict[str, int] = dict(
+        (
+            await session.execute(
+                select(user_roles.c.role_id, func.count()).group_by(user_roles.c.role_id)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    roles = (
+        (await session.execute(select(Role).where(Role.tenant_id == tenant_id).order_by(Role.name)))
+        .scalars()
+        .all()
+    )
+    return [
+        RoleRead(
+            id=r.id,
+            name=r.name,
+            privileges=list(r.privileges or []),
+            builtin=r.builtin,
+            users=int(counts.get(r.id, 0)),
+        )
+        for r in roles
+    ]
+
+
+def tenant_read(tenant: Tenant) -> TenantRead:
+    return TenantRead(
+        id=tenant.id,
+        domain=tenant.domain,
+        name=tenant.name,
+        timezone=tenant.timezone,
+        daily_reset_time=tenant.daily_reset_time,
+        extension_start=tenant.extension_start,
+        extension_end=tenant.extension_end,
+        settings=dict(tenant.settings or {}),
+    )
