@@ -144,21 +144,21 @@ def describe_validation(exc: RequestValidationError) -> tuple[str, bool]:
     return "; ".join(parts) or "invalid request", bad_json
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def allowed_methods(request: Request) -> list[str]:
-    """Every method the request's path takes, over all the routes that match it (one
-    route per method: Starlette's own 405 names only the first route's)."""
+    """Every method the request's path takes: each method is matched against the app's
+    routes (Starlette's own 405 names only the first matching route's methods)."""
     from starlette.routing import Match
 
-    scope = dict(request.scope)
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        route_methods = getattr(route, "methods", None)
-        if not route_methods:
-            continue
-        match, _ = route.matches(scope)
-        if match != Match.NONE:
-            methods.update(route_methods)
-    return sorted(methods)
+    routes = request.app.router.routes
+    methods: list[str] = []
+    for method in _METHODS:
+        scope = dict(request.scope, method=method)
+        if any(route.matches(scope)[0] == Match.FULL for route in routes):
+            methods.append(method)
+    return methods
 
 
 def install(app: FastAPI) -> None:

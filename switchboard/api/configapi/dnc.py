@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from switchboard.api.common import body_doc, json_body, parse
+from switchboard.api.common import INT64_MAX, body_doc, json_body, parse
 from switchboard.api.configapi.deps import require
 from switchboard.auth.service import Principal
 from switchboard.core.runtime import Runtime
@@ -218,7 +218,7 @@ async def entries(
     list_name: str,
     request: Request,
     principal: Manager,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DncEntryRead]:
     async with _rt(request).db.read() as s:
