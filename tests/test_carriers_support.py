@@ -10,7 +10,6 @@ import base64
 import contextlib
 import io
 import itertools
-import secrets
 import time
 import wave
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -31,7 +30,7 @@ from switchboard.core.runtime import Runtime
 from switchboard.dialer.attempts import CLOCK_KEY
 from switchboard.dialer.engine import get_dialer
 from switchboard.telephony.twilio import signature
-from tests.conftest import free_port
+from tests.conftest import TenantInfo, free_port
 
 # ---- the dialer's clock, and driving the dialer -------------------------------------------
 
@@ -139,7 +138,7 @@ class FakeTwilio:
     call gave, through ``deliver`` (our app, in-process or live)."""
 
     deliver: Callable[[str, dict[str, str], dict[str, str]], Awaitable[httpx.Response]]
-    outcomes: dict[str, str] = field(default_factory=dict)
+    outcomes: dict[str, Any] = field(default_factory=dict)
     calls: dict[str, FakeCall] = field(default_factory=dict)
     requests: list[tuple[str, str, list[tuple[str, str]]]] = field(default_factory=list)
     rejected: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
@@ -307,7 +306,7 @@ class FakeTwilio:
         TwiML request; a person stays on the line until ``hang_up`` or our hang-up."""
         while self.pending:
             call = self.calls[self.pending.pop(0)]
-            outcome = self.outcomes.get(call.to, "answer")
+            outcome = self.outcome_of(call.to)
             await self._status(call, "initiated")
             if outcome in ("invalid", "failed"):
                 call.status = "failed"
@@ -353,6 +352,13 @@ class FakeTwilio:
             await self._status(call, "completed", CallDuration="42")
             await self._recording(call)
 
+    def outcome_of(self, number: str) -> str:
+        """The number's scripted outcome (a list: one per call, the last repeats)."""
+        found = self.outcomes.get(number, "answer")
+        if isinstance(found, list):
+            return str(found.pop(0) if len(found) > 1 else found[0])
+        return str(found)
+
     def call_to(self, number: str) -> FakeCall:
         found = [c for c in self.calls.values() if c.to == number]
         assert found, f"no call to {number}"
@@ -394,5 +400,42 @@ def asgi_delivery(
     return deliver
 
 
-def new_token() -> str:
-    return secrets.token_hex(8)
+PUBLIC = "https://switchboard.example.test"
+
+
+@pytest.fixture
+async def twilio(
+    rt: Runtime, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[FakeTwilio]:
+    """Our runtime on the ``twilio`` carrier, pointed at a fake Twilio on a local port
+    whose callbacks reach the app in-process at ``PUBLIC``."""
+    fake = FakeTwilio(deliver=asgi_delivery(app, PUBLIC))
+    async with serve(fake.app()) as url:
+        fake.base_url = url
+        for key, value in {
+            "telephony_provider": "twilio",
+            "twilio_account_sid": ACCOUNT,
+            "twilio_auth_token": TOKEN,
+            "twilio_api_base": url,
+            "public_url": PUBLIC,
+        }.items():
+            monkeypatch.setattr(rt.settings, key, value)
+        saved = {k: rt.providers.pop(k, None) for k in ("telephony", "telephony.recordings.twilio")}
+        try:
+            yield fake
+        finally:
+            for key, old in saved.items():
+                made = rt.providers.pop(key, None)
+                if made is not None:
+                    await made.close()
+                if old is not None:
+                    rt.providers[key] = old
+
+
+async def agent_login(client: httpx.AsyncClient, t: TenantInfo, login: str) -> dict[str, str]:
+    r = await client.post(
+        "/agentapi/v1/login",
+        json={"tenant": t.domain, "loginId": login, "password": t.password, "state": "ready"},
+    )
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -6,11 +6,7 @@ store and served by ``/configapi/v2/recordings``; forged callbacks refused."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
-from fastapi import FastAPI
 
 from switchboard.campaigns.models import DAYS
 from switchboard.core.runtime import Runtime
@@ -19,60 +15,22 @@ from switchboard.telephony.twilio import signature
 from tests.conftest import TenantInfo
 from tests.test_carriers_support import (
     ACCOUNT,
+    PUBLIC,
     TOKEN,
     Clock,
     FakeTwilio,
-    asgi_delivery,
+    agent_login,
     clock,
-    serve,
+    twilio,
     until,
 )
 
-__all__ = ["clock"]  # fixture
+__all__ = ["clock", "twilio"]  # fixtures
 
 API = "/configapi/v2"
 AGENT = "/agentapi/v1"
-PUBLIC = "https://switchboard.example.test"
 EARLY = {"fromTime": "2000-01-01T00:00:00", "maxSize": 1000}
 AGENT_PHONE = "+16505550111"
-
-
-@pytest.fixture
-async def twilio(
-    rt: Runtime, app: FastAPI, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[FakeTwilio]:
-    """Our runtime on the ``twilio`` carrier, pointed at a fake Twilio on a local port
-    whose callbacks reach the app in-process at ``PUBLIC``."""
-    fake = FakeTwilio(deliver=asgi_delivery(app, PUBLIC))
-    async with serve(fake.app()) as url:
-        fake.base_url = url
-        for key, value in {
-            "telephony_provider": "twilio",
-            "twilio_account_sid": ACCOUNT,
-            "twilio_auth_token": TOKEN,
-            "twilio_api_base": url,
-            "public_url": PUBLIC,
-        }.items():
-            monkeypatch.setattr(rt.settings, key, value)
-        saved = {k: rt.providers.pop(k, None) for k in ("telephony", "telephony.recordings.twilio")}
-        try:
-            yield fake
-        finally:
-            for key, old in saved.items():
-                made = rt.providers.pop(key, None)
-                if made is not None:
-                    await made.close()
-                if old is not None:
-                    rt.providers[key] = old
-
-
-async def agent_login(client: httpx.AsyncClient, t: TenantInfo, login: str) -> dict[str, str]:
-    r = await client.post(
-        f"{AGENT}/login",
-        json={"tenant": t.domain, "loginId": login, "password": t.password, "state": "ready"},
-    )
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 async def test_progressive_campaign_through_twilio(

@@ -428,9 +428,12 @@ async def fetch_carrier_recordings(rt: Runtime) -> int:
                     select(TelephonyCall)
                     .where(
                         TelephonyCall.recording_status == "pending",
-                        TelephonyCall.recording_due_at <= at,
+                        or_(
+                            TelephonyCall.recording_due_at.is_(None),
+                            TelephonyCall.recording_due_at <= at,
+                        ),
                     )
-                    .order_by(TelephonyCall.recording_due_at)
+                    .order_by(TelephonyCall.recording_due_at, TelephonyCall.id)
                     .limit(BATCH)
                     .with_for_update(skip_locked=True)
                 )

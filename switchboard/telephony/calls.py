@@ -73,7 +73,7 @@ def apply_in(call: TelephonyCall, event: CallEvent, now: datetime) -> Change | N
             call.recording_url = event.recording_url
             call.recording_duration = event.recording_duration
             call.recording_status = "pending"
-            call.recording_due_at = now
+            call.recording_due_at = None  # at once (then: the fetcher's retry time)
         else:
             call.recording_status = "absent"
         return Change("recording")

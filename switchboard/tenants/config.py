@@ -66,6 +66,32 @@ TENANT_SETTINGS: dict[str, SettingSpec] = {
     ),
     "gms_chat_service": SettingSpec("text", "the default GMS chat service (appId)"),
     "sms_closed_reply": SettingSpec("text", "SMS answer while the entry is closed"),
+    # GMS callbacks placed by the dialer (switchboard/gms/callbacks.py)
+    "gms_callback_target": SettingSpec("text", "the service whose skills callback agents need"),
+    "gms_callback_max_dial_attempts": SettingSpec("int", "calls per callback", minimum=1),
+    "gms_callback_dial_retry_seconds": SettingSpec(
+        "int", "a failed callback call is retried after this", minimum=0
+    ),
+    "gms_callback_agent_preview": SettingSpec("bool", "agents accept a callback before the call"),
+    "gms_callback_preview_timeout_seconds": SettingSpec(
+        "int", "seconds an agent has to accept a callback", minimum=1
+    ),
+    "gms_callback_caller_id": SettingSpec("text", "the caller id of callback calls"),
+    "gms_callback_amd": SettingSpec("bool", "answering-machine detection on callback calls"),
+    # push notifications to the mobile SDKs (switchboard/chats/push.py, docs/carriers.md)
+    "push_provider": SettingSpec(
+        "choice", "how push notifications are sent", ("native", "webhook", "fake")
+    ),
+    "push_apns_team_id": SettingSpec("text", "APNs: the Apple developer team id"),
+    "push_apns_key_id": SettingSpec("text", "APNs: the id of the token-signing key"),
+    "push_apns_key_file": SettingSpec("text", "APNs: path of the .p8 signing key"),
+    "push_apns_environment": SettingSpec(
+        "choice", "APNs: production or sandbox", ("production", "sandbox")
+    ),
+    "push_fcm_credentials_file": SettingSpec(
+        "text", "FCM: path of the Firebase service-account JSON"
+    ),
+    "push_fcm_project_id": SettingSpec("text", "FCM: the Firebase project (default: the key's)"),
 }
 
 
