@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
+from switchboard.core.runtime import Runtime
+from switchboard.users.actions import generate_api_secret
 from tests.conftest import TenantInfo, get_token
 
 API = "/configapi/v2"
@@ -103,6 +106,7 @@ async def test_seed_get_teams(client: httpx.AsyncClient, admin_headers: dict[str
     r = await client.get(f"{API}/team", headers=admin_headers)
     assert r.status_code == 200
     assert r.json() == [
+        {"name": "Accounting"},  # the seed's Update User example moves a user there
         {"name": "Administrators"},
         {"name": "Sales Team"},
         {"name": "Support Team"},
@@ -127,12 +131,14 @@ async def test_phone_directory_and_access_numbers(
     assert entries["admin"]["firstName"] == "API"
     r = await client.get(f"{API}/phone/ext", headers=admin_headers)
     assert r.json() == [
+        # the SMS/MMS examples' From number, routed to the demo chat entry (appId test)
+        {"number": "16502505674", "media": "sms_mms", "type": "scenario", "scenario": "test"},
         {
             "number": "16505555555",
             "media": "voice_text",
             "type": "scenario",
             "scenario": "Main Inbound",
-        }
+        },
     ]
 
 
@@ -261,3 +267,73 @@ async def test_tenants_are_isolated(
     # B creating the same loginId is fine (it's B's own namespace), and A's is untouched
     assert (await client.post(f"{API}/user", json=SEED_CREATE, headers=b)).status_code == 200
     assert (await client.get(f"{API}/user/testuser005", headers=a)).json()["disabled"] is False
+
+
+# ---- the demo tenant holds what the seed's examples name (issue 11) --------------------
+
+SEED_ROLES = [
+    "System Administrator",
+    "Campaign Administrator",
+    "Supervisor",
+    "Quality Evaluator",
+    "Quality Evaluator Admin",
+    "Security Administrator",
+    "Campaign Operator",
+    "Service Administrator",
+    "Reviewer",
+    "Manager",
+    "Agent",
+]  # the roles of seed 003's "Get User by ID" example
+
+
+async def test_demo_tenant_has_the_seeds_roles(
+    client: httpx.AsyncClient, tenant: TenantInfo, rt: Runtime, admin_headers: dict[str, str]
+) -> None:
+    body = dict(SEED_CREATE, loginId="everything", extension="2901", roles=SEED_ROLES)
+    r = await client.post(f"{API}/user", json=body, headers=admin_headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["roles"] == sorted(SEED_ROLES)
+    # each role carries sensible privileges: two of them, through their own tokens
+    for login, role, allowed, refused in (
+        ("campaigns", "Campaign Administrator", "/campaign/getAll", "/user/agent1"),
+        ("security", "Security Administrator", "/user/agent1", "/campaign/getAll"),
+    ):
+        body = dict(SEED_CREATE, loginId=login, roles=[role])
+        del body["extension"]
+        assert (await client.post(f"{API}/user", json=body, headers=admin_headers)).is_success
+        secret = await generate_api_secret(rt, tenant_id=tenant.tenant_id, login_id=login)
+        r = await client.post(f"{API}/oauth/token", data=tenant.token_form(login, secret))
+        h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        assert (await client.get(API + allowed, headers=h)).status_code == 200, role
+        assert (await client.get(API + refused, headers=h)).status_code == 403, role
+    r = await client.post(
+        f"{API}/user", json=dict(body, loginId="x", roles=["Nope"]), headers=admin_headers
+    )
+    assert r.status_code == 404 and "Role not found: Nope" in r.json()["message"]
+
+
+async def test_demo_tenant_texts_from_the_seeds_number(
+    client: httpx.AsyncClient,
+    tenant: TenantInfo,
+    rt: Runtime,
+    admin_headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the SMS/MMS examples send From 16502505674
+    r = await client.post(
+        "/clientweb/smsapi/v1/Messages",
+        json={"To": "+5219843111460", "Body": "Test message 5", "From": "16502505674"},
+        headers=admin_headers,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "queued"
+    # a customer's text to it opens a chat on the demo chat entry
+    monkeypatch.setattr(rt.settings, "sms_inbound_secret", "hook-secret-1")
+    r = await client.post(
+        "/clientweb/smsapi/v1/inbound",
+        params={"tenant": tenant.domain},
+        json={"From": "+14155550123", "To": "+16502505674", "Body": "Hello"},
+        headers={"X-Webhook-Secret": "hook-secret-1"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["is_new_chat"] is True and r.json()["chat_id"]

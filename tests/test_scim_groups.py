@@ -115,6 +115,7 @@ async def test_group_queries(client: httpx.AsyncClient, tenant: TenantInfo) -> N
     r = await client.get(SCIM + "/groups?sortBy=displayName&excludedAttributes=members", headers=h)
     body = r.json()
     assert [g["displayName"] for g in body["Resources"]] == [
+        "Accounting",
         "Administrators",
         "Sales Team",
         "Support Team",

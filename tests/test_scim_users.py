@@ -233,7 +233,7 @@ async def test_team_skills_and_groups(client: httpx.AsyncClient, tenant: TenantI
         headers=h,
     )
     assert r.json()[CC_URN] == {"skills": [{"value": "Sales", "level": 100}]}
-    assert "groups" not in r.json()
+    assert r.json()["groups"] == []  # no team: present and empty (issue 11)
     # groups is read-only.
     r = await client.patch(
         f"{SCIM}/users/{made['id']}",
@@ -285,6 +285,9 @@ async def test_password_is_write_only_and_generated(
 async def test_username_changes_need_the_tenant_setting(
     client: httpx.AsyncClient, tenant: TenantInfo, rt: Runtime
 ) -> None:
+    # the demo tenant allows renaming (the seed's Replace User example renames): a
+    # tenant that does not refuses it
+    await set_settings(rt, tenant, scim_allow_username_change=False)
     h = await scim_headers(client, tenant)
     made = await create(client, h, user_body("before"))
     url = f"{SCIM}/users/{made['id']}"

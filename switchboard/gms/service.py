@@ -123,6 +123,7 @@ def describe(svc: GmsService, now: datetime, chat_state: str | None = None) -> d
         out = describe_callback(svc, now)
         out["_data_id"] = svc.data_id
         out["status"] = out["_callback_state"].lower()
+        out["dialog"] = dialog_of(out["status"])
         return out
     state = state_of(svc, now)
     out = {
@@ -130,6 +131,7 @@ def describe(svc: GmsService, now: datetime, chat_state: str | None = None) -> d
         "_service_name": svc.name,
         "_state": state,
         "status": _status(svc, state, chat_state),
+        "dialog": dialog_of(_status(svc, state, chat_state)),
         "_data_id": svc.data_id,
         "_expiration_time": iso(svc.expires_at),
     }
@@ -144,6 +146,12 @@ def describe(svc: GmsService, now: datetime, chat_state: str | None = None) -> d
         if svc.chat_id is not None:
             out["_chat_id"] = svc.chat_id
     return out
+
+
+def dialog_of(status: str) -> str:
+    """The page a GMS client shows for a status (the seed: ``"waiting-for-agent"`` ->
+    ``"/waitingforagent.html"``)."""
+    return "/" + "".join(c for c in status.lower() if c.isalnum()) + ".html"
 
 
 def _status(svc: GmsService, state: str, chat_state: str | None) -> str:

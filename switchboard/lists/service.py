@@ -148,6 +148,32 @@ async def _results(
     return {r.record_id: r for r in (await session.execute(stmt)).scalars()}
 
 
+async def _attempts(session: AsyncSession, result_ids: list[int]) -> dict[int, list[CallAttempt]]:
+    attempts: dict[int, list[CallAttempt]] = defaultdict(list)
+    for start in range(0, len(result_ids), 500):
+        found = await session.execute(
+            select(CallAttempt)
+            .where(CallAttempt.result_id.in_(result_ids[start : start + 500]))
+            .order_by(CallAttempt.created_at, CallAttempt.id)
+        )
+        for a in found.scalars():
+            attempts[a.result_id].append(a)
+    return attempts
+
+
+def _outcome(res: RecordResult, attempts: list[CallAttempt]) -> dict[str, Any]:
+    """The record's outcome in the campaign, as the seed's examples at the getCompleted
+    URL show it: ``completed``, ``recordDisposition(Code)``, ``totalAttempts``, and
+    every ``attempts`` item."""
+    return {
+        "completed": res.completed,
+        "recordDisposition": res.record_disposition or "",
+        "recordDispositionCode": res.record_disposition_code or "",
+        "totalAttempts": res.total_attempts,
+        "attempts": [attempt_item(a) for a in attempts],
+    }
+
+
 async def get_completed(
     *,
     session: AsyncSession,
@@ -156,6 +182,10 @@ async def get_completed(
     from_time: datetime,
     max_size: int,
 ) -> list[dict[str, Any]]:
+    """Completed records by completion time: ``completedTime``, ``entry`` and ``status``
+    (the seed's "Get Completed Records") with the outcome fields of its second example
+    at the same URL ("Get Updated Records": ``completed``, ``recordDisposition``,
+    ``totalAttempts``, ``attempts``)."""
     limit = max(0, min(max_size, MAX_PAGE))
     stmt = (
         select(RecordResult, CallingRecord)
@@ -170,10 +200,12 @@ async def get_completed(
         .limit(limit)
     )
     rows = (await session.execute(stmt)).all()
+    attempts = await _attempts(session, [res.id for res, _ in rows])
     return [
         {
             "completedTime": fmt_time(res.completed_at),
             "entry": entry(defn, rec.data),
+            **_outcome(res, attempts.get(res.id, [])),
             "status": status(res),
         }
         for res, rec in rows
@@ -203,25 +235,12 @@ async def get_changed(
         .limit(limit)
     )
     rows = (await session.execute(stmt)).all()
-    attempts: dict[int, list[CallAttempt]] = defaultdict(list)
-    ids = [res.id for res, _ in rows]
-    for start in range(0, len(ids), 500):
-        found = await session.execute(
-            select(CallAttempt)
-            .where(CallAttempt.result_id.in_(ids[start : start + 500]))
-            .order_by(CallAttempt.created_at, CallAttempt.id)
-        )
-        for a in found.scalars():
-            attempts[a.result_id].append(a)
+    attempts = await _attempts(session, [res.id for res, _ in rows])
     out: list[dict[str, Any]] = []
     for res, rec in rows:
         item: dict[str, Any] = {
             "entry": entry(defn, rec.data),
-            "completed": res.completed,
-            "recordDisposition": res.record_disposition or "",
-            "recordDispositionCode": res.record_disposition_code or "",
-            "totalAttempts": res.total_attempts,
-            "attempts": [attempt_item(a) for a in attempts.get(res.id, [])],
+            **_outcome(res, attempts.get(res.id, [])),
             "status": status(res),
         }
         if res.completed_at is not None:

@@ -20,7 +20,8 @@ from switchboard.users.actions import create_user, generate_api_secret
 from switchboard.users.models import User
 from switchboard.users.schemas import UserCreate
 
-TEAMS = ["Administrators", "Support Team", "Sales Team"]
+# "Accounting": the team of seed 003's Update User example
+TEAMS = ["Administrators", "Support Team", "Sales Team", "Accounting"]
 SKILLS = ["Support", "Sales", "English", "Spanish", "Mobile", "Cable"]
 DISPOSITIONS = [
     ("Resolved", "complete", None),
@@ -32,6 +33,7 @@ DISPOSITIONS = [
     ("Wrong number", "complete", None),
 ]
 NOT_READY = ["Break", "Lunch", "Meeting", "Training"]
+SMS_NUMBER = "16502505674"
 AGENTS = [
     ("agent1", "Alice", "Agent", {"Support": 90, "English": 100, "Mobile": 70}),
     ("agent2", "Bob", "Agent", {"Support": 70, "Sales": 80, "English": 100, "Spanish": 80}),
@@ -79,7 +81,13 @@ async def create_demo_tenant(
 ) -> DemoCredentials:
     """A complete tenant: teams, skills, services, dispositions, the ``test`` chat entry,
     ``admin`` (with ``admin_secret``), ``agent1..3`` and ``supervisor1`` (``password``)."""
-    tenant = await create_tenant(rt, domain=domain, name="Example Contact Center")
+    # seed 003's SCIM Replace User example renames its user: the demo allows it
+    tenant = await create_tenant(
+        rt,
+        domain=domain,
+        name="Example Contact Center",
+        settings={"scim_allow_username_change": True},
+    )
     creds = DemoCredentials(tenant=tenant.domain, admin_secret=admin_secret, password=password)
     async with rt.db.write() as s:
         teams = {n: Team(tenant_id=tenant.id, name=n) for n in TEAMS}
@@ -137,6 +145,17 @@ async def create_demo_tenant(
                 media="voice_text",
                 type="scenario",
                 scenario="Main Inbound",
+            )
+        )
+        # the From number of seed 003's SMS/MMS examples: texts to it open chats on
+        # the demo chat entry (appId "test"), and the SMS API may send from it
+        s.add(
+            AccessNumber(
+                tenant_id=tenant.id,
+                number=SMS_NUMBER,
+                media="sms_mms",
+                type="scenario",
+                scenario="test",
             )
         )
     await create_user(

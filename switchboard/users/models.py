@@ -57,6 +57,38 @@ BUILTIN_ROLES: dict[str, list[Privilege]] = {
         Privilege.SMS_API,
     ],
     "Reporting": [Privilege.STATS_API, Privilege.STATS_SERVICES, Privilege.RECORDINGS],
+    # the other roles that seed 003's SCIM examples name (a user holding all eleven)
+    "Campaign Administrator": [
+        Privilege.MANAGE_LISTS,
+        Privilege.MANAGE_CAMPAIGNS,
+        Privilege.SMS_API,
+        Privilege.STATS_API,
+        Privilege.STATS_AGENTS,
+        Privilege.STATS_SERVICES,
+        Privilege.RECORDINGS,
+    ],
+    "Service Administrator": [
+        Privilege.MANAGE_CONFIG,
+        Privilege.STATS_API,
+        Privilege.STATS_SERVICES,
+    ],
+    "Security Administrator": [Privilege.MANAGE_USERS],
+    "Manager": [
+        Privilege.STATS_API,
+        Privilege.STATS_AGENTS,
+        Privilege.STATS_SERVICES,
+        Privilege.SUPERVISE,
+        Privilege.TEAM_MESSAGES,
+        Privilege.RECORDINGS,
+    ],
+    "Quality Evaluator": [Privilege.RECORDINGS, Privilege.STATS_API, Privilege.STATS_AGENTS],
+    "Quality Evaluator Admin": [
+        Privilege.RECORDINGS,
+        Privilege.STATS_API,
+        Privilege.STATS_AGENTS,
+        Privilege.STATS_SERVICES,
+    ],
+    "Reviewer": [Privilege.RECORDINGS],
 }
 
 

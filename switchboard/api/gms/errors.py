@@ -13,6 +13,7 @@ from switchboard.core import errors
 from switchboard.core.errors import DomainError
 
 PREFIX = "/genesys"
+ALIAS_PREFIX = "/GMS-web/gms"
 CHAT_PREFIX = "/genesys/2/chat"
 
 EXCEPTIONS = {
@@ -60,4 +61,5 @@ def format_chat_error(_request: Request, err: DomainError) -> Response:
 
 def install() -> None:
     errors.register_format(PREFIX, format_error)
+    errors.register_format(ALIAS_PREFIX, format_error)
     errors.register_format(CHAT_PREFIX, format_chat_error)

@@ -12,7 +12,7 @@ from switchboard.chats import service as chat_service
 from switchboard.core.db import utcnow
 from switchboard.core.errors import Invalid, NotFound
 from switchboard.core.runtime import Runtime
-from switchboard.gms import actions, callbacks, files, service
+from switchboard.gms import actions, files, service
 from switchboard.gms.config import gms_settings
 from switchboard.gms.models import GmsService, GmsStorageEntry
 from switchboard.gms.schemas import CallbackRead, ErrorRead, ServiceCreated, StorageCreated
@@ -26,7 +26,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorRead, "description": "No access number or code available"},
 }
 
-router = APIRouter(prefix="/genesys/1", tags=["GMS"], responses=ERRORS)
+# mounted twice (``api/gms/__init__``): under ``/genesys/1`` and under the seed's
+# ``/GMS-web/gms/1`` (its example of a service-specific request uses that path)
+PREFIX = "/genesys/1"
+ALIAS = "/GMS-web/gms/1"
+router = APIRouter(tags=["GMS"], responses=ERRORS)
+
+
+def base_of(request: Request) -> str:
+    """The prefix the request came in through (answers point back under it)."""
+    return ALIAS if request.url.path.startswith(ALIAS + "/") else PREFIX
 
 
 def _rt(request: Request) -> Runtime:
@@ -64,28 +73,18 @@ async def _list_callbacks(request: Request, name: str | None) -> Response:
             customer_digits=digits(number) if number else None,
             limit=gms_settings(rt).max_list,
         )
-        progress = await callbacks.overlay_in(s, rows)
-    out = [service.describe_callback(r, now) | _progress(progress, r.id) for r in rows]
+    out = [service.describe_callback(r, now) for r in rows]
     if wanted_state is not None:
         out = [c for c in out if c["_callback_state"] == wanted_state]
     return _json(out)
 
 
-def _progress(found: dict[str, callbacks.Progress], service_id: str) -> dict[str, Any]:
-    p = found.get(service_id)
-    return p.fields() if p is not None else {}
-
-
-async def _callback(
-    rt: Runtime, tenant_id: str, name: str, service_id: str
-) -> tuple[GmsService, dict[str, Any]]:
-    """The callback, showing the progress of its calls, and the progress's fields."""
+async def _callback(rt: Runtime, tenant_id: str, name: str, service_id: str) -> GmsService:
     async with rt.db.read() as s:
         svc = await service.get(session=s, tenant_id=tenant_id, service_id=service_id)
-        if svc is None or svc.kind != "callback" or svc.name != name:
-            raise NotFound(f"Callback not found: {service_id}")
-        progress = await callbacks.overlay_in(s, [svc])
-    return svc, _progress(progress, svc.id)
+    if svc is None or svc.kind != "callback" or svc.name != name:
+        raise NotFound(f"Callback not found: {service_id}")
+    return svc
 
 
 @router.post("/service/callback", summary="Request a callback", response_model=ServiceCreated)
@@ -128,8 +127,8 @@ async def list_callbacks(request: Request, name: str) -> Response:
 async def get_callback(request: Request, name: str, service_id: str) -> Response:
     rt = _rt(request)
     tenant = await tenancy.resolve(rt, request)
-    svc, extra = await _callback(rt, tenant.id, name, service_id)
-    return _json(service.describe_callback(svc, utcnow()) | extra)
+    svc = await _callback(rt, tenant.id, name, service_id)
+    return _json(service.describe_callback(svc, utcnow()))
 
 
 @router.put(
@@ -211,7 +210,7 @@ async def create_service(request: Request, name: str) -> Response:
             return _json(
                 {
                     "_id": svc.id,
-                    "_chatIxnAPI-CREATE-URL": f"/genesys/1/service/{svc.id}/ixn/chat",
+                    "_chatIxnAPI-CREATE-URL": f"{base_of(request)}/service/{svc.id}/ixn/chat",
                     "_data_id": svc.data_id,
                     "_expiration_time": iso(svc.expires_at),
                 }
@@ -229,8 +228,7 @@ async def _describe(rt: Runtime, tenant_id: str, service_id: str) -> dict[str, A
         if svc.chat_id is not None:
             chat = await chat_service.get_chat(session=s, tenant_id=tenant_id, chat_id=svc.chat_id)
             chat_state = chat.state if chat is not None else None
-        progress = await callbacks.overlay_in(s, [svc])
-    return service.describe(svc, utcnow(), chat_state) | _progress(progress, svc.id)
+    return service.describe(svc, utcnow(), chat_state)
 
 
 @router.get("/service/{service_id}", summary="Query a service")
@@ -262,6 +260,13 @@ async def create_service_chat(request: Request, service_id: str) -> Response:
 )
 async def service_chat_action(request: Request, service_id: str, action: str) -> Response:
     return await chat_routes.action_for_service(request, service_id, action)
+
+
+@router.get("/service/{service_id}/status", summary="The status of a service (as POST)")
+async def get_status(request: Request, service_id: str) -> Response:
+    rt = _rt(request)
+    tenant = await tenancy.resolve(rt, request)
+    return _json(await _describe(rt, tenant.id, service_id))
 
 
 @router.post(
@@ -338,12 +343,12 @@ async def storage_update(request: Request, entry_id: str, ttl: str) -> Response:
     return _json({"id": entry.id})
 
 
-def _file_view(entry_id: str, key: str, meta: dict[str, Any]) -> dict[str, Any]:
+def _file_view(base: str, entry_id: str, key: str, meta: dict[str, Any]) -> dict[str, Any]:
     return {
         "filename": meta.get("name"),
         "content_type": meta.get("content_type"),
         "size": meta.get("size"),
-        "url": f"/genesys/1/storage/{entry_id}/{key}",
+        "url": f"{base}/storage/{entry_id}/{key}",
     }
 
 
@@ -354,7 +359,7 @@ async def storage_read(request: Request, entry_id: str) -> Response:
     entry = await _entry(rt, tenant.id, entry_id)
     body: dict[str, Any] = dict(entry.values or {})
     for key, meta in (entry.files or {}).items():
-        body[key] = _file_view(entry.id, key, meta)
+        body[key] = _file_view(base_of(request), entry.id, key, meta)
     return _json(body)
 
 
