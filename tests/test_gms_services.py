@@ -310,3 +310,62 @@ async def test_tenant_resolution(
         assert_error(await client.get(f"{GMS}/service/{sid}"), 404)
     finally:
         rt.settings.gms_default_tenant = saved
+
+
+async def test_seed_status_dialog_and_the_gms_web_prefix(
+    client: httpx.AsyncClient, tenant: TenantInfo
+) -> None:
+    """Seed 002's service-specific request: ``POST /GMS-web/gms/1/service/{id}/status``
+    answers ``{"status": "waiting-for-agent", "dialog": "/waitingforagent.html"}``."""
+    h = host(tenant)
+    web = "/GMS-web/gms/1"
+    r = await client.post(
+        f"{web}/service/request-interaction", data={"_phone_number": "6504669999"}, headers=h
+    )
+    assert r.status_code == 200, r.text
+    sid = r.json()["_id"]
+    # a voice access number: never the demo's text-only SMS number
+    assert r.json()["_access_number"] == DEMO_NUMBER
+    by_post = (await client.post(f"{web}/service/{sid}/status", headers=h)).json()
+    assert by_post["status"] == "waiting-for-call" and by_post["dialog"] == "/waitingforcall.html"
+    for url in (f"{web}/service/{sid}/status", f"{GMS}/service/{sid}/status"):
+        r = await client.get(url, headers=h)
+        assert r.status_code == 200, r.text
+        assert r.json() == by_post
+    assert (await client.get(f"{GMS}/service/{sid}", headers=h)).json() == by_post
+    # request-chat through the seed's prefix: its URLs stay under it
+    r = await client.post(f"{web}/service/request-chat", data={"_chat_service": "test"}, headers=h)
+    assert r.status_code == 200, r.text
+    chat_sid = r.json()["_id"]
+    create_url = r.json()["_chatIxnAPI-CREATE-URL"]
+    assert create_url == f"{web}/service/{chat_sid}/ixn/chat"
+    r = await client.get(f"{web}/service/{chat_sid}/status", headers=h)
+    assert r.json()["status"] == "waiting-for-chat"
+    assert r.json()["dialog"] == "/waitingforchat.html"
+    r = await client.post(create_url, data={"nickname": "Zoe", "text": "hi"}, headers=h)
+    assert r.status_code == 200, r.text
+    r = await client.post(f"{web}/service/{chat_sid}/status", headers=h)
+    assert r.json()["status"] == "waiting-for-agent"
+    assert r.json()["dialog"] == "/waitingforagent.html"  # the seed's example
+    # a cancelled service's page, and the storage API under the prefix
+    r = await client.post(f"{web}/service/{sid}/cancel", headers=h)
+    assert r.json()["status"] == "cancelled" and r.json()["dialog"] == "/cancelled.html"
+    r = await client.post(
+        f"{web}/storage/60",
+        data={"k": "v"},
+        files={"f": ("a.txt", b"abc", "text/plain")},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    stored = (await client.get(f"{web}/storage/{r.json()['id']}", headers=h)).json()
+    assert stored["k"] == "v" and stored["f"]["url"].startswith(f"{web}/storage/")
+    assert (await client.get(stored["f"]["url"], headers=h)).content == b"abc"
+    # errors under the prefix have the GMS shape
+    ghost = "00000000-0000-0000-0000-000000000000"
+    for method in ("GET", "POST"):
+        body = assert_error(
+            await client.request(method, f"{web}/service/{ghost}/status", headers=h), 404
+        )
+        assert body["exception"] == "NotFoundException"
+    body = assert_error(await client.post(f"{web}/service/request-teleport", headers=h), 404)
+    assert "request-teleport" in body["message"]

@@ -346,3 +346,73 @@ async def test_tenants_are_isolated(
     assert r.status_code == 200
     r = await client.post(f"{API}/callinglist/get/list.csv/x", json={"ID": "4"}, headers=other)
     assert r.status_code == 404
+
+
+async def test_get_completed_carries_the_outcome(
+    client: httpx.AsyncClient, rt: Runtime, tenant: TenantInfo, admin_headers: dict[str, str]
+) -> None:
+    """The seed shows two answers at ``getCompleted``: ``completedTime``, ``entry`` and
+    ``status``, and (its "Get Updated Records" example) ``completed``,
+    ``recordDisposition``, ``totalAttempts`` and ``attempts``. Ours carries both."""
+    from switchboard.campaigns.models import DAYS
+    from switchboard.dialer.engine import get_dialer
+
+    h = admin_headers
+    # the demo list's numbers are on the Do-Not-Call list: with an agent ready, the
+    # dialer completes every record without a call
+    r = await client.post(
+        f"{API}/donotcalllist/add/DNC_List",
+        json=[[p, "asked"] for p in ("16509999999", "16507777777", "16502222222")],
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        "/agentapi/v1/login",
+        json={
+            "tenant": tenant.domain,
+            "loginId": "agent1",
+            "password": tenant.password,
+            "state": "ready",
+        },
+    )
+    assert r.status_code == 200, r.text
+    r = await client.put(
+        f"{API}/campaign/Outbound Campaign",
+        json={"mode": "progressive", "callingHours": {d: [["00:00", "24:00"]] for d in DAYS}},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    assert (await client.post(f"{API}/campaign/Outbound Campaign/start", headers=h)).is_success
+    url = f"{API}/callinglist/getCompleted/list.csv/Outbound Campaign"
+    since = {"fromTime": "2021-02-01T13:15:06.456", "maxSize": "100"}
+    dialer = get_dialer(rt)
+    for _ in range(20):
+        await dialer.tick()
+        await dialer.drain()
+        done = (await client.post(url, json=since, headers=h)).json()
+        if len(done) == 3:
+            break
+    await client.post(f"{API}/campaign/Outbound Campaign/stop", headers=h)
+    assert sorted(d["entry"]["ID"] for d in done) == ["1", "2", "3"]
+    for item in done:
+        assert set(item) == {
+            "completedTime",
+            "entry",
+            "status",
+            "completed",
+            "recordDisposition",
+            "recordDispositionCode",
+            "totalAttempts",
+            "attempts",
+        }
+        assert item["completed"] is True and item["status"]["completed"] is True
+        assert item["recordDisposition"] == "Do Not Call"
+        assert item["totalAttempts"] == len(item["attempts"]) == 1
+        (attempt,) = item["attempts"]
+        assert attempt["call_attempted"] is False and attempt["disposition"] == "Do Not Call"
+        assert attempt["phone"] == item["entry"]["Phone"]
+    # maxSize and fromTime still select
+    r = await client.post(url, json={**since, "maxSize": 1}, headers=h)
+    assert r.json() == done[:1]
+    r = await client.post(url, json={**since, "fromTime": "2999-01-01T00:00:00"}, headers=h)
+    assert r.json() == []
