@@ -11,7 +11,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from switchboard import __version__
+from switchboard.api.platform.docs import install as install_docs
 from switchboard.core import errors, registry
+from switchboard.core.metrics import ObservabilityMiddleware
 from switchboard.core.middleware import SecurityMiddleware
 from switchboard.core.runtime import Runtime
 from switchboard.core.settings import Settings, get_settings
@@ -50,11 +52,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             "API v2 with SCIM 2.0, Real-Time Statistics API, GMS, and the agent API."
         ),
         lifespan=lifespan,
+        # /docs is served from local assets (api/platform/docs.py), never a CDN
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.rt = rt
     # body limits (413), CORS (Messaging API: the tenants' origins), nosniff
     app.add_middleware(SecurityMiddleware, rt=rt)
+    # outermost: request id, metrics and access log of every request (core/metrics.py)
+    app.add_middleware(ObservabilityMiddleware, access_log_enabled=settings.access_log)
     errors.install(app)
+    install_docs(app)  # /docs offline, OpenAPI security schemes
     for mod in registry.api_modules():
         app.include_router(mod.router)
     return app
