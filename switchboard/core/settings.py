@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     # entry lists (ScenarioEntry.allowed_origins). Default: none (docs/security.md).
     cors_origins: list[str] = Field(default_factory=list)
     run_background_workers: bool = True
+    # HTTPS (and WebSockets over TLS) served directly when both are set: PEM files, the
+    # key's password when it is encrypted (docs/deployment-tls.md)
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_key_password: str | None = None
 
     # security
     token_lifetime_seconds: int = 3600
@@ -153,64 +158,6 @@ class Settings(BaseSettings):
     # per request (secrets in query strings redacted)
     metrics_dir: Path | None = None
     access_log: bool = True
-
-    # statistics engine (docs/statistics.md; SWITCHBOARD_STATS_*): a tenant's snapshot is
-    # recomputed at most this often; the day's counters at most every day_refresh; token
-    # and subscription lookups cached this long per process (0: no cache); finished
-    # records folded into the day's sums after fold_margin; idle subscriptions deleted;
-    # polled_at written at most every touch; active subscriptions per tenant (tenant
-    # setting stats_max_subscriptions); statistics token lifetime; the per-day lookback;
-    # team messages kept in a snapshot and in the database; the day chart's bucket and
-    # refresh; the cleanup period
-    stats_refresh_seconds: float = 1.0
-    stats_day_refresh_seconds: float = 5.0
-    stats_lookup_cache_seconds: float = 5.0
-    stats_fold_margin_seconds: float = 60.0
-    stats_subscription_idle_seconds: float = 600.0
-    stats_touch_seconds: float = 30.0
-    stats_max_subscriptions: int = 200
-    stats_session_lifetime_seconds: int = 12 * 3600
-    stats_lookback_hours: float = 24.0
-    stats_messages_in_snapshot: int = 200
-    stats_messages_retention_days: int = 30
-    stats_chart_bucket_seconds: int = 300
-    stats_chart_refresh_seconds: float = 30.0
-    stats_cleanup_seconds: float = 60.0
-
-    # operations (docs/operations.md): logs as "text" or "json" lines; the proxies whose
-    # X-Forwarded-* headers are trusted; a bearer token /metrics requires (unset: none)
-    log_format: str = "text"
-    forwarded_allow_ips: str = "127.0.0.1"
-    metrics_token: str | None = None
-
-    # statistics engine (docs/statistics.md; SWITCHBOARD_STATS_*): a tenant's snapshot is
-    # recomputed at most this often; the day's counters at most every day_refresh; token
-    # and subscription lookups cached this long per process (0: no cache); finished
-    # records folded into the day's sums after fold_margin; idle subscriptions deleted;
-    # polled_at written at most every touch; active subscriptions per tenant (tenant
-    # setting stats_max_subscriptions); statistics token lifetime; the per-day lookback;
-    # team messages kept in a snapshot and in the database; the day chart's bucket and
-    # refresh; the cleanup period
-    stats_refresh_seconds: float = 1.0
-    stats_day_refresh_seconds: float = 5.0
-    stats_lookup_cache_seconds: float = 5.0
-    stats_fold_margin_seconds: float = 60.0
-    stats_subscription_idle_seconds: float = 600.0
-    stats_touch_seconds: float = 30.0
-    stats_max_subscriptions: int = 200
-    stats_session_lifetime_seconds: int = 12 * 3600
-    stats_lookback_hours: float = 24.0
-    stats_messages_in_snapshot: int = 200
-    stats_messages_retention_days: int = 30
-    stats_chart_bucket_seconds: int = 300
-    stats_chart_refresh_seconds: float = 30.0
-    stats_cleanup_seconds: float = 60.0
-
-    # operations (docs/operations.md): logs as "text" or "json" lines; the proxies whose
-    # X-Forwarded-* headers are trusted; a bearer token /metrics requires (unset: none)
-    log_format: str = "text"
-    forwarded_allow_ips: str = "127.0.0.1"
-    metrics_token: str | None = None
 
     # statistics engine (docs/statistics.md; SWITCHBOARD_STATS_*): a tenant's snapshot is
     # recomputed at most this often; the day's counters at most every day_refresh; token
