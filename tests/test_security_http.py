@@ -145,6 +145,8 @@ async def test_deep_nul_and_huge_numbers_are_400s(
         ("POST", f"{SCIM}/users", {**json_h, **admin_headers}, "schemas"),
         ("POST", f"{API}/campaign", {**json_h, **admin_headers}, "error"),
         ("POST", f"{API}/donotcalllist", {**json_h, **admin_headers}, "error"),
+        ("POST", "/clientweb/smsapi/v1/Messages", {**json_h, **admin_headers}, "error_code"),
+        ("POST", f"/genesys/1/service/callback?tenant={tenant.domain}", json_h, "message"),
     ]
     for method, url, headers, key in endpoints:
         for body in (deep, deep_obj, nul, surrogate, huge, nan):

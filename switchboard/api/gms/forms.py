@@ -9,7 +9,6 @@ stored anywhere. Urlencoded and JSON bodies are small (at most 1 MiB).
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
@@ -18,6 +17,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+from switchboard.api.common import safe_loads
 from switchboard.core.errors import Invalid, TooLarge, UnsupportedMediaType
 from switchboard.core.runtime import Runtime
 from switchboard.gms.config import gms_settings
@@ -121,10 +121,7 @@ async def _json(rt: Runtime, request: Request) -> Params:
     raw = await _small_body(request)
     if not raw.strip():
         return Params()
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise Invalid(f"Malformed JSON body: {e}") from e
+    data = safe_loads(raw, code=None)  # depth, 64-bit integers, NUL (issue 12)
     if not isinstance(data, dict):
         raise Invalid("The JSON body must be an object")
     limit = gms_settings(rt).max_value_bytes

@@ -11,13 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from switchboard.api.common import bearer_token
+from switchboard.api.common import bearer_token, safe_loads
 from switchboard.auth.service import Principal, principal_from_token
 from switchboard.core.errors import Forbidden, Invalid, Unauthorized, UnsupportedMediaType
 from switchboard.core.runtime import Runtime
@@ -113,10 +112,7 @@ async def _fields(request: Request, *, form_ok: bool = True) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
         raise Invalid("Request body too large")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise Invalid("Request body is not valid JSON") from e
+    data = safe_loads(raw, code=None)  # depth, 64-bit integers, NUL (issue 12)
     if not isinstance(data, dict):
         raise Invalid("Request body must be a JSON object")
     return data
