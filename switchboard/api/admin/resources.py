@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.api.admin.common import ERRORS, WRITE_ERRORS, Admin, parse_body, rt_of
 from switchboard.api.common import body_doc
 from switchboard.core.runtime import Runtime
+
+log = logging.getLogger("switchboard.admin")
 
 Lister = Callable[[AsyncSession, str], Awaitable[Sequence[Any]]]
 Finder = Callable[[AsyncSession, str, str], Awaitable[Any]]
@@ -58,6 +61,13 @@ def register(router: APIRouter, res: Resource) -> None:
         data = await parse_body(request, res.create_model)
         rt = rt_of(request)
         row = await res.create(rt, principal.tenant_id, data)
+        log.info(
+            "%s created %s %s",
+            principal.login_id,
+            res.singular,
+            row.id,
+            extra={"tenant": principal.tenant_domain, "audit": "create"},
+        )
         response.status_code = 201
         return await read_one(rt, principal.tenant_id, row.id)
 
@@ -65,10 +75,25 @@ def register(router: APIRouter, res: Resource) -> None:
         data = await parse_body(request, res.update_model)
         rt = rt_of(request)
         row = await res.update(rt, principal.tenant_id, ref, data)
+        log.info(
+            "%s changed %s %s (%s)",
+            principal.login_id,
+            res.singular,
+            row.id,
+            ", ".join(sorted(data.model_fields_set)),
+            extra={"tenant": principal.tenant_domain, "audit": "update"},
+        )
         return await read_one(rt, principal.tenant_id, row.id)
 
     async def delete_item(ref: str, request: Request, principal: Admin) -> Response:
         await res.delete(rt_of(request), principal.tenant_id, ref)
+        log.info(
+            "%s deleted %s %s",
+            principal.login_id,
+            res.singular,
+            ref,
+            extra={"tenant": principal.tenant_domain, "audit": "delete"},
+        )
         return Response(status_code=204)
 
     ref_doc = f"The {res.singular}'s {res.key}"
