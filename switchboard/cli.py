@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+import ssl
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -12,7 +13,7 @@ from switchboard.api.admin.cli import register as register_admin
 from switchboard.api.admin.cli_users import register as register_users
 from switchboard.cli_common import console, err_console, run_with_runtime, tenant_id_of
 from switchboard.core.runtime import Runtime
-from switchboard.core.settings import get_settings
+from switchboard.core.settings import Settings, get_settings
 from switchboard.lists.cli import register as register_outbound
 from switchboard.ops.cli import register as register_ops
 
@@ -41,6 +42,33 @@ def migrate() -> None:
     console.print(f"database is up to date: {settings.database_url}")
 
 
+def _tls_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's TLS options when ``tls_cert_file`` and ``tls_key_file`` are set (HTTPS,
+    WebSockets over TLS; docs/deployment-tls.md); exits 2 when they are unusable."""
+    cert, key = settings.tls_cert_file, settings.tls_key_file
+    if cert is None and key is None:
+        return {}
+    if cert is None or key is None:
+        err_console.print(
+            "[red]error:[/red] set both SWITCHBOARD_TLS_CERT_FILE and SWITCHBOARD_TLS_KEY_FILE"
+        )
+        raise typer.Exit(2)
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            cert, key, settings.tls_key_password
+        )
+    except (OSError, ssl.SSLError) as e:
+        err_console.print(
+            f"[red]error:[/red] cannot use the TLS certificate {cert} / key {key}: {e}"
+        )
+        raise typer.Exit(2) from e
+    return {
+        "ssl_certfile": str(cert),
+        "ssl_keyfile": str(key),
+        "ssl_keyfile_password": settings.tls_key_password,
+    }
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind")] = None,
@@ -51,6 +79,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    tls = _tls_options(settings)
     uvicorn.run(
         "switchboard.asgi:app",
         host=host or settings.host,
@@ -65,6 +94,7 @@ def serve(
         # id and secrets redacted from query strings
         log_config=None,
         access_log=False,
+        **tls,
     )
 
 
@@ -86,7 +116,7 @@ def run(
 
     creds = created or run_with_runtime(saved, settings)
     h, p = host or settings.host, port or settings.port
-    base = f"http://{h}:{p}"
+    base = f"{'https' if _tls_options(settings) else 'http'}://{h}:{p}"
     table = Table(title="Switchboard", show_header=False)
     table.add_row("Database", settings.database_url)
     table.add_row("Data directory", str(settings.data_dir))
