@@ -28,7 +28,7 @@ from switchboard.core.errors import (
     Unavailable,
 )
 from switchboard.core.runtime import Runtime
-from switchboard.gms import files, service
+from switchboard.gms import callbacks, files, service
 from switchboard.gms.config import gms_settings
 from switchboard.gms.models import GmsChat, GmsService, GmsStorageEntry
 from switchboard.gms.schemas import Params
@@ -457,9 +457,10 @@ async def create_callback(rt: Runtime, *, tenant_id: str, name: str, params: Par
     assert number is not None
     desired = _desired(params.get("_desired_time"), now, cfg.max_callback_days)
     expires = desired + timedelta(seconds=cfg.callback_window_seconds)
+    user_data = dict(params.user_data().fields)
 
-    async def build(_s: AsyncSession, data_id: str, at: datetime) -> GmsService:
-        return GmsService(
+    async def build(s: AsyncSession, data_id: str, at: datetime) -> GmsService:
+        svc = GmsService(
             tenant_id=tenant_id,
             name=name,
             kind="callback",
@@ -474,6 +475,11 @@ async def create_callback(rt: Runtime, *, tenant_id: str, name: str, params: Par
             created_at=at,
             updated_at=at,
         )
+        s.add(svc)
+        await s.flush()
+        # the dialer places it (switchboard/gms/callbacks.py)
+        await callbacks.enqueue_in(s, svc, user_data, at, rt.settings.default_phone_region)
+        return svc
 
     return await _with_user_data(
         rt, tenant_id=tenant_id, data=params.user_data(), expires_at=expires, build=build
@@ -591,6 +597,8 @@ async def cancel(
             current = service.callback_state(svc, now)
             if current not in ("SCHEDULED", "QUEUED", "CANCELLED"):
                 raise Conflict(f"The callback is {current}")
+            if current != "CANCELLED" and await callbacks.stop_in(s, svc, "cancelled", now):
+                raise Conflict("The callback is COMPLETED")
             svc.callback_state = "CANCELLED"
             if svc.state == "active":
                 _end(svc, "cancelled", now)
@@ -622,6 +630,7 @@ async def reschedule_callback(
         current = service.callback_state(svc, now)
         if current not in ("SCHEDULED", "QUEUED"):
             raise Conflict(f"The callback is {current}")
+        await callbacks.reschedule_in(s, svc, desired, now)
         svc.desired_time = desired
         svc.expires_at = desired + timedelta(seconds=cfg.callback_window_seconds)
         svc.callback_state = "SCHEDULED" if desired > now else "QUEUED"
@@ -696,8 +705,12 @@ async def purge(rt: Runtime, *, limit: int = 200) -> int:
         )
         for svc in due:
             if svc.kind == "callback":
-                svc.callback_state = "EXPIRED"
-            _end(svc, "expired", now)
+                try:
+                    ended = await callbacks.stop_in(s, svc, "expired", now)
+                except Conflict:
+                    continue  # a call in progress: it expires after it
+                svc.callback_state = ended or "EXPIRED"
+            _end(svc, "completed" if svc.callback_state == "COMPLETED" else "expired", now)
         done += len(due)
         queued = await s.execute(
             update(GmsService)

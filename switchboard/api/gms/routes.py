@@ -12,7 +12,7 @@ from switchboard.chats import service as chat_service
 from switchboard.core.db import utcnow
 from switchboard.core.errors import Invalid, NotFound
 from switchboard.core.runtime import Runtime
-from switchboard.gms import actions, files, service
+from switchboard.gms import actions, callbacks, files, service
 from switchboard.gms.config import gms_settings
 from switchboard.gms.models import GmsService, GmsStorageEntry
 from switchboard.gms.schemas import CallbackRead, ErrorRead, ServiceCreated, StorageCreated
@@ -73,18 +73,28 @@ async def _list_callbacks(request: Request, name: str | None) -> Response:
             customer_digits=digits(number) if number else None,
             limit=gms_settings(rt).max_list,
         )
-    out = [service.describe_callback(r, now) for r in rows]
+        progress = await callbacks.overlay_in(s, rows)
+    out = [service.describe_callback(r, now) | _progress(progress, r.id) for r in rows]
     if wanted_state is not None:
         out = [c for c in out if c["_callback_state"] == wanted_state]
     return _json(out)
 
 
-async def _callback(rt: Runtime, tenant_id: str, name: str, service_id: str) -> GmsService:
+def _progress(found: dict[str, callbacks.Progress], service_id: str) -> dict[str, Any]:
+    p = found.get(service_id)
+    return p.fields() if p is not None else {}
+
+
+async def _callback(
+    rt: Runtime, tenant_id: str, name: str, service_id: str
+) -> tuple[GmsService, dict[str, Any]]:
+    """The callback, showing the progress of its calls, and the progress's fields."""
     async with rt.db.read() as s:
         svc = await service.get(session=s, tenant_id=tenant_id, service_id=service_id)
-    if svc is None or svc.kind != "callback" or svc.name != name:
-        raise NotFound(f"Callback not found: {service_id}")
-    return svc
+        if svc is None or svc.kind != "callback" or svc.name != name:
+            raise NotFound(f"Callback not found: {service_id}")
+        progress = await callbacks.overlay_in(s, [svc])
+    return svc, _progress(progress, svc.id)
 
 
 @router.post("/service/callback", summary="Request a callback", response_model=ServiceCreated)
@@ -127,8 +137,8 @@ async def list_callbacks(request: Request, name: str) -> Response:
 async def get_callback(request: Request, name: str, service_id: str) -> Response:
     rt = _rt(request)
     tenant = await tenancy.resolve(rt, request)
-    svc = await _callback(rt, tenant.id, name, service_id)
-    return _json(service.describe_callback(svc, utcnow()))
+    svc, extra = await _callback(rt, tenant.id, name, service_id)
+    return _json(service.describe_callback(svc, utcnow()) | extra)
 
 
 @router.put(
@@ -228,7 +238,8 @@ async def _describe(rt: Runtime, tenant_id: str, service_id: str) -> dict[str, A
         if svc.chat_id is not None:
             chat = await chat_service.get_chat(session=s, tenant_id=tenant_id, chat_id=svc.chat_id)
             chat_state = chat.state if chat is not None else None
-    return service.describe(svc, utcnow(), chat_state)
+        progress = await callbacks.overlay_in(s, [svc])
+    return service.describe(svc, utcnow(), chat_state) | _progress(progress, svc.id)
 
 
 @router.get("/service/{service_id}", summary="Query a service")
