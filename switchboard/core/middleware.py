@@ -266,7 +266,7 @@ class SecurityMiddleware:
         ]
         if credentials:
             headers.append((b"access-control-allow-credentials", b"true"))
-        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
 
 

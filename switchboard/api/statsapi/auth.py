@@ -133,7 +133,10 @@ async def login(request: Request) -> Response:
 @router.delete(
     "/auth",
     summary="Log out",
-    responses={200: {"description": "The token is revoked and the cookies cleared"}},
+    responses={
+        200: {"description": "The token is revoked and the cookies cleared"},
+        413: {"description": "The body is too large"},
+    },
 )
 async def logout(request: Request) -> Response:
     token = request_token(request)
