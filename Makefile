@@ -2,26 +2,32 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# runtime dependencies only (make run); the dev tools come with make test
 STAMP := $(VENV)/.installed-stamp
+DEV_STAMP := $(VENV)/.installed-dev-stamp
 
 .PHONY: run test lint types pytest bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e .
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(DEV_STAMP)
 
 run: $(STAMP)
 	$(BIN)/switchboard run
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check switchboard tests bench
 
-types: $(STAMP)
+types: $(DEV_STAMP)
 	$(BIN)/mypy --strict switchboard
 
-pytest: $(STAMP)
+pytest: $(DEV_STAMP)
 	SWITCHBOARD_TEST_BACKEND=sqlite $(BIN)/pytest -q
 	@if [ -n "$$SWITCHBOARD_TEST_DATABASE_URL" ] && [ -n "$$SWITCHBOARD_TEST_REDIS_URL" ]; then \
 		echo "== again on PostgreSQL + Redis =="; \
@@ -32,7 +38,7 @@ pytest: $(STAMP)
 
 test: lint types pytest
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 
 clean:
