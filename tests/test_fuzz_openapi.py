@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from switchboard.core.runtime import Runtime
 from tests.conftest import PASSWORD, new_tenant
 
-FUZZ_EXAMPLES = int(os.environ.get("SWITCHBOARD_FUZZ_EXAMPLES", "10"))
+FUZZ_EXAMPLES = int(os.environ.get("SWITCHBOARD_FUZZ_EXAMPLES", "8"))
 BUDGET_SECONDS = float(os.environ.get("SWITCHBOARD_FUZZ_SECONDS", "120"))
 SOURCE = ("198.51.100.77", 40000)  # its own client address: its failed logins throttle no one
 
