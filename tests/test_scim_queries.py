@@ -149,6 +149,19 @@ async def test_attribute_selection(client: httpx.AsyncClient, tenant: TenantInfo
     assert set(r.json()["Resources"][0]) == {"schemas", "id", "userName"}
     r = await client.post(SCIM + "/users?attributes=userName", json=user_body("sel"), headers=h)
     assert r.status_code == 201 and set(r.json()) == {"schemas", "id", "userName"}
+    # unset externalId reads "" and no team reads groups [] (the seed's shape), unless
+    # the request leaves them out; "externalId pr" still means "has one"
+    plain = (await create(client, h, user_body("plain.w")))["id"]
+    r = await client.get(f"{SCIM}/users/{plain}", headers=h)
+    assert r.json()["externalId"] == "" and r.json()["groups"] == []
+    urn = "urn:ietf:params:scim:schemas:core:2.0:User"
+    for excluded in ("externalId,groups", f"{urn}:externalId,{urn}:groups.display"):
+        r = await client.get(f"{SCIM}/users/{plain}?excludedAttributes={excluded}", headers=h)
+        assert "externalId" not in r.json() and "groups" not in r.json(), excluded
+    r = await client.get(f"{SCIM}/users/{plain}?attributes=groups", headers=h)
+    assert r.json()["groups"] == [] and "externalId" not in r.json()
+    r = await client.get(SCIM + "/users?filter=" + quote("externalId pr"), headers=h)
+    assert sorted(u["id"] for u in r.json()["Resources"]) == sorted(ids.values())
 
 
 async def test_search_endpoints(client: httpx.AsyncClient, tenant: TenantInfo) -> None:
