@@ -54,7 +54,8 @@ async def test_import_bind_start_stop(
     code, out, err = await cli(migrated, "lists", "import", str(csv_file), "--tenant", t)
     assert code == 0, err
     assert "250 records added to import.csv; 2 rejected" in out
-    assert "row 253" in out  # the duplicate, reported by its line in the file
+    assert "line 252: Duplicate key: 7" in out  # reported by their lines in the file
+    assert "line 253: Key field ID is required" in out
 
     r = await client.get(f"{API}/callinglist/import.csv", headers=admin_headers)
     assert r.json()["keys"] == ["ID"]
@@ -99,6 +100,7 @@ async def test_dnc_commands(migrated: Settings, tmp_path: Path, tenant: TenantIn
     )
     assert code == 0, err
     assert "2 entries added to DNC_List; 1 not understood" in out
+    assert "line 4: 'nonsense' not understood" in out
     code, out, _ = await cli(migrated, "dnc", "check", "+1 415 555 0101", "--tenant", t)
     assert code == 1
     assert "DNC_List" in out

@@ -28,6 +28,8 @@ def dnc_topic(tenant_id: str) -> str:
 class BulkResult:
     count: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # entries already listed whose comment (campaign, on internal lists) was replaced
+    updated: int = 0
 
     def body(self, key: str) -> dict[str, Any]:
         out: dict[str, Any] = {key: self.count}
@@ -172,9 +174,17 @@ async def delete_list(rt: Runtime, *, tenant_id: str, name: str) -> None:
 
 
 async def add(
-    rt: Runtime, *, tenant_id: str, name: str, items: Sequence[DncItem], force: bool = False
+    rt: Runtime,
+    *,
+    tenant_id: str,
+    name: str,
+    items: Sequence[DncItem],
+    force: bool = False,
+    upsert: bool = False,
 ) -> BulkResult:
-    """Append entries; duplicates (in the body or already listed) are ignored."""
+    """Append entries; duplicates (in the body or already listed) are ignored, or, with
+    ``upsert``, entries already listed take the item's comment (campaign on internal
+    lists)."""
     result = BulkResult()
     async with rt.db.write() as s:
         dnc = await _lock(s, tenant_id, name)
@@ -182,6 +192,20 @@ async def add(
             _writable(dnc)
         rows = _rows(dnc, items, rt.settings.default_phone_region, result)
         result.count = await fast_insert(s, _table(), COLUMNS, rows, ignore_conflicts=True)
+        if upsert and rows and result.count < len(rows):
+            from sqlalchemy import bindparam, update
+
+            stmt = (
+                update(DncEntry)
+                .where(DncEntry.list_id == dnc.id, DncEntry.value == bindparam("v"))
+                .values(comment=bindparam("c"), campaign=bindparam("k"))
+                .execution_options(synchronize_session=False)
+            )
+            conn = await s.connection()
+            params = [{"v": r[1], "c": r[2], "k": r[3]} for r in rows]
+            for start in range(0, len(params), 5000):
+                await conn.execute(stmt, params[start : start + 5000])
+            result.updated = len(rows) - result.count
     await rt.bus.publish(dnc_topic(tenant_id), "")
     return result
 

@@ -63,6 +63,62 @@ def _batches(reader: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
+SNIFF_BYTES = 64 * 1024
+DELIMITERS = ",;\t|"
+
+
+def text_or_exit(path: Path) -> str:
+    """The start of ``path`` as text; exits with one clear line when it is binary (NUL
+    bytes, or not UTF-8: a spreadsheet, a zip, an image...)."""
+    with path.open("rb") as f:
+        head = f.read(SNIFF_BYTES)
+    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")) or b"\x00" in head:
+        err_console.print(
+            f"[red]error:[/red] {path.name} is a binary file, not a CSV text file "
+            "(export it as CSV first)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        if e.start < len(head) - 4:  # not just a character cut at the end of the sample
+            err_console.print(
+                f"[red]error:[/red] {path.name} is not UTF-8 text (byte {e.start + 1}); "
+                "save it as CSV UTF-8",
+                soft_wrap=True,
+            )
+            raise typer.Exit(2) from e
+        text = head[: e.start].decode("utf-8-sig")
+    return text
+
+
+def detect_delimiter(sample: str, given: str | None) -> str:
+    """``given``, else the delimiter of the sample's first lines (``,`` ``;`` tab ``|``)."""
+    if given:
+        return "\t" if given in ("\\t", "tab", "TAB") else given
+    lines = [ln for ln in sample.splitlines()[:20] if ln.strip()]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        counts = {d: lines[0].count(d) for d in DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+
+def phone_problem(value: str, region: str) -> str | None:
+    """Why ``value`` is not a phone number (None when it is one, or when it is empty)."""
+    from switchboard.dnc.phones import normalize
+
+    if not value.strip():
+        return None
+    if normalize(value, region) is None:
+        return f"{value!r} is not a phone number"
+    return None
+
+
 # ---- calling lists ---------------------------------------------------------------------
 
 
@@ -133,18 +189,25 @@ def lists_import(
     ] = None,
     timezone_field: Annotated[str | None, typer.Option(help="Time-zone field (new list)")] = None,
     campaign: Annotated[str | None, typer.Option(help="Bind the list to this campaign")] = None,
-    delimiter: Annotated[str, typer.Option(help="CSV delimiter")] = ",",
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV delimiter (default: detected: , ; tab |)")
+    ] = None,
+    upsert: Annotated[
+        bool, typer.Option("--upsert", help="Update records whose key is already listed")
+    ] = False,
 ) -> None:
-    """Load records from a CSV file (creating the list from its header when needed)."""
+    """Load records from a CSV file (creating the list from its header when needed).
+    Phone numbers are checked; rejected rows are reported by their line in the file."""
     from switchboard.core.errors import DomainError
     from switchboard.lists import service
-    from switchboard.lists.actions import insert_records, lists_topic
+    from switchboard.lists.actions import lists_topic
     from switchboard.lists.models import CallingList
 
     name = list_name or file.name
-    with file.open(newline="", encoding="utf-8-sig") as f:
-        header = next(csv.reader(f, delimiter=delimiter), None)
-    if not header:
+    sep = detect_delimiter(text_or_exit(file), delimiter)
+    with file.open(newline="", encoding="utf-8-sig", errors="replace") as f:
+        header = next(csv.reader(f, delimiter=sep), None)
+    if not header or not any(h.strip() for h in header):
         err_console.print("[red]error:[/red] the file has no header row")
         raise typer.Exit(2)
 
@@ -163,22 +226,27 @@ def lists_import(
         console.print(f"created calling list {name} (keys {keys}, phones {phones})")
 
     total = _count_rows(file)
-    errors: list[dict[str, Any]] = []
+    errors: list[tuple[int, str]] = []
+    counts = {"added": 0, "updated": 0}
 
-    async def load(rt: Runtime) -> int:
+    async def load(rt: Runtime) -> None:
         from sqlalchemy import select
 
         tid = await tenant_id_of(rt, tenant)
-        added = 0
+        region = rt.settings.default_phone_region
         with (
             _progress() as progress,
-            file.open(newline="", encoding="utf-8-sig") as f,
+            file.open(newline="", encoding="utf-8-sig", errors="replace") as f,
         ):
             task = progress.add_task(f"importing {file.name}", total=total)
-            reader = csv.DictReader(f, delimiter=delimiter)
+            reader = csv.DictReader(f, delimiter=sep)
             done = 0
-            for batch in _batches(iter(reader), BATCH):
-                rows = [{k: v for k, v in r.items() if k is not None} for r in batch]
+
+            def numbered() -> Iterator[tuple[int, dict[str, Any]]]:
+                for row in reader:
+                    yield reader.line_num, row
+
+            for batch in _batches(numbered(), BATCH):
                 async with rt.db.write() as s:
                     defn = (
                         await s.execute(
@@ -189,22 +257,102 @@ def lists_import(
                     ).scalar_one()
                     if defn.read_only:
                         raise DomainError(f"calling list {name} is read-only")
-                    result = await insert_records(s, defn, rows, offset=done)
-                added += result.added
-                errors.extend(result.errors)
+                    rows: list[dict[str, Any]] = []
+                    lines: list[int] = []
+                    for line, r in batch:
+                        if None in r:
+                            errors.append((line, f"{len(r[None])} more values than columns"))
+                            continue
+                        bad = next(
+                            (
+                                f"{field}: {problem}"
+                                for field in defn.phone_fields
+                                if (problem := phone_problem(str(r.get(field) or ""), region))
+                            ),
+                            None,
+                        )
+                        if bad:
+                            errors.append((line, bad))
+                            continue
+                        rows.append({k: v for k, v in r.items() if v is not None})
+                        lines.append(line)
+                    added, updated, failed = await import_rows(s, defn, rows, upsert=upsert)
+                counts["added"] += added
+                counts["updated"] += updated
+                errors.extend((lines[i], message) for i, message in failed)
                 done += len(batch)
                 progress.update(task, completed=done)
         await rt.bus.publish(lists_topic(tid), "")
         await rt.bus.publish("dialer:wake", tid)
-        return added
 
-    added = run_with_runtime(load)
-    console.print(f"{added:,} records added to {name}; {len(errors):,} rejected")
-    for e in errors[:10]:
-        console.print(f"  row {int(e['index']) + 2}: {e['error']}")
+    run_with_runtime(load)
+    errors.sort()
+    summary = f"{counts['added']:,} records added to {name}"
+    if upsert:
+        summary += f", {counts['updated']:,} updated"
+    console.print(f"{summary}; {len(errors):,} rejected")
+    for line, message in errors[:20]:
+        console.print(f"  line {line}: {message}", soft_wrap=True)
+    if len(errors) > 20:
+        console.print(f"  ... and {len(errors) - 20:,} more")
     if campaign:
         _bind(tenant, name, campaign, True)
         console.print(f"{name} bound to campaign {campaign}")
+
+
+async def import_rows(
+    s: Any, defn: Any, rows: list[dict[str, Any]], *, upsert: bool
+) -> tuple[int, int, list[tuple[int, str]]]:
+    """Insert ``rows`` into the locked list ``defn`` in the caller's transaction; with
+    ``upsert``, rows whose key is already listed update that record (their fields merged).
+    Returns (added, updated, [(position in rows, error)])."""
+    from sqlalchemy import select
+
+    from switchboard.core.db import utcnow
+    from switchboard.lists.actions import insert_records
+    from switchboard.lists.models import CallingRecord
+    from switchboard.lists.records import RecordError, clean, field_map
+
+    updated = 0
+    failed: list[tuple[int, str]] = []
+    fresh_rows, fresh_pos = rows, list(range(len(rows)))
+    if upsert and rows:
+        fmap = field_map(defn)
+        keyed: dict[str, tuple[int, dict[str, str]]] = {}
+        for pos, row in enumerate(rows):
+            try:
+                data, key = clean(defn, row, fmap=fmap)
+            except RecordError:
+                continue  # insert_records reports it
+            keyed[key] = (pos, data)
+        existing = (
+            (
+                await s.execute(
+                    select(CallingRecord).where(
+                        CallingRecord.list_id == defn.id,
+                        CallingRecord.key.in_(list(keyed)),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+            if keyed
+            else []
+        )
+        now = utcnow()
+        taken = set()
+        for rec in existing:
+            pos, data = keyed[rec.key]
+            rec.data = {**rec.data, **data}
+            rec.updated_at = now
+            taken.add(pos)
+            updated += 1
+        fresh_pos = [p for p in range(len(rows)) if p not in taken]
+        fresh_rows = [rows[p] for p in fresh_pos]
+    result = await insert_records(s, defn, fresh_rows)
+    for e in result.errors:
+        failed.append((fresh_pos[int(e["index"])], str(e["error"])))
+    return result.added, updated, failed
 
 
 def _bind(tenant: str, list_name: str, campaign: str, bound: bool) -> None:
@@ -384,33 +532,63 @@ def dnc_import(
     list_name: Annotated[str, typer.Option("--list", help="Do-Not-Call list")],
     tenant: TenantOpt,
     replace: Annotated[bool, typer.Option(help="Replace every entry")] = False,
+    upsert: Annotated[
+        bool, typer.Option("--upsert", help="Entries already listed take the file's comment")
+    ] = False,
+    delimiter: Annotated[
+        str | None, typer.Option(help="Delimiter (default: detected: , ; tab |)")
+    ] = None,
 ) -> None:
     """Load numbers (postal codes, area codes, keys) from a file: one per line, an optional
-    comment after a comma. Read-only lists accept this (the CLI is the operator)."""
+    comment (on internal lists: the campaign) after the delimiter. Read-only lists accept
+    this (the CLI is the operator). Lines not understood are reported by number."""
     from switchboard.dnc.actions import add, replace_all
     from switchboard.dnc.schemas import DncItem
 
+    if replace and upsert:
+        err_console.print("[red]error:[/red] --replace and --upsert exclude each other")
+        raise typer.Exit(2)
+    sep = detect_delimiter(text_or_exit(file), delimiter)
     items: list[DncItem] = []
+    lines: list[int] = []
     with _progress() as progress:
         task = progress.add_task(f"reading {file.name}", total=_count_rows(file) + 1)
-        with file.open(newline="", encoding="utf-8-sig") as f:
-            for n, row in enumerate(csv.reader(f), 1):
+        with file.open(newline="", encoding="utf-8-sig", errors="replace") as f:
+            reader = csv.reader(f, delimiter=sep)
+            for n, row in enumerate(reader, 1):
                 if row and row[0].strip():
                     comment = row[1].strip() if len(row) > 1 and row[1].strip() else None
                     items.append(DncItem(value=row[0], comment=comment))
+                    lines.append(reader.line_num)
                 if n % 10000 == 0:
                     progress.update(task, completed=n)
             progress.update(task, completed=progress.tasks[0].total)
 
-    async def go(rt: Runtime) -> tuple[int, int]:
+    async def go(rt: Runtime) -> tuple[int, int, list[tuple[int, str]]]:
         tid = await tenant_id_of(rt, tenant)
-        fn = replace_all if replace else add
-        result = await fn(rt, tenant_id=tid, name=list_name, items=items, force=True)
-        return result.count, len(result.errors)
+        if replace:
+            result = await replace_all(rt, tenant_id=tid, name=list_name, items=items, force=True)
+        else:
+            result = await add(
+                rt, tenant_id=tid, name=list_name, items=items, force=True, upsert=upsert
+            )
+        bad = [
+            (lines[int(e["index"])], f"{e.get('key')!r} {e['error']}")
+            for e in result.errors
+            if "index" in e
+        ]
+        return result.count, result.updated, bad
 
     with console.status(f"writing {len(items):,} entries"):
-        added, rejected = run_with_runtime(go)
-    console.print(f"{added:,} entries added to {list_name}; {rejected:,} not understood")
+        added, updated, bad = run_with_runtime(go)
+    summary = f"{added:,} entries added to {list_name}"
+    if upsert:
+        summary += f", {updated:,} updated"
+    console.print(f"{summary}; {len(bad):,} not understood")
+    for line, message in bad[:20]:
+        console.print(f"  line {line}: {message}", soft_wrap=True)
+    if len(bad) > 20:
+        console.print(f"  ... and {len(bad) - 20:,} more")
 
 
 @dnc_app.command("check")
