@@ -148,8 +148,10 @@ class Replay:
 @pytest.fixture(scope="module")
 async def replay(rt: Runtime) -> Replay:
     tenant = await new_tenant(rt)
-    # offline: the SCIM example's photo URL (on the Internet) is kept, not fetched
-    await set_settings(rt, tenant, scim_photos="url")
+    # offline: the SCIM example's photo URL (on the Internet) is kept, not fetched; and
+    # the Replace User example renames its user, which "service providers must allow
+    # for your contact center" (the seed): this one does
+    await set_settings(rt, tenant, scim_photos="url", scim_allow_username_change=True)
     return Replay(tenant=tenant)
 
 

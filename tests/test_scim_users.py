@@ -285,9 +285,6 @@ async def test_password_is_write_only_and_generated(
 async def test_username_changes_need_the_tenant_setting(
     client: httpx.AsyncClient, tenant: TenantInfo, rt: Runtime
 ) -> None:
-    # the demo tenant allows renaming (the seed's Replace User example renames): a
-    # tenant that does not refuses it
-    await set_settings(rt, tenant, scim_allow_username_change=False)
     h = await scim_headers(client, tenant)
     made = await create(client, h, user_body("before"))
     url = f"{SCIM}/users/{made['id']}"

@@ -81,13 +81,7 @@ async def create_demo_tenant(
 ) -> DemoCredentials:
     """A complete tenant: teams, skills, services, dispositions, the ``test`` chat entry,
     ``admin`` (with ``admin_secret``), ``agent1..3`` and ``supervisor1`` (``password``)."""
-    # seed 003's SCIM Replace User example renames its user: the demo allows it
-    tenant = await create_tenant(
-        rt,
-        domain=domain,
-        name="Example Contact Center",
-        settings={"scim_allow_username_change": True},
-    )
+    tenant = await create_tenant(rt, domain=domain, name="Example Contact Center")
     creds = DemoCredentials(tenant=tenant.domain, admin_secret=admin_secret, password=password)
     async with rt.db.write() as s:
         teams = {n: Team(tenant_id=tenant.id, name=n) for n in TEAMS}
