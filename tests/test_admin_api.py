@@ -274,7 +274,7 @@ async def test_entries_and_live_chats(
 
 async def test_numbers(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
     r = await client.get(ADMIN + "/numbers", headers=admin_headers)
-    assert [n["number"] for n in r.json()] == ["16505555555"]
+    assert "16505555555" in [n["number"] for n in r.json()]
     r = await client.post(
         ADMIN + "/numbers",
         json={"number": "+1 415 555 0100", "media": "sms", "entry": "test"},

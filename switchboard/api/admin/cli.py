@@ -15,7 +15,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
-from switchboard.api.admin.resources import Resource
+from switchboard.api.admin.catalog import Resource
 from switchboard.cli_common import console, err_console, run_with_runtime, tenant_id_of
 from switchboard.core.runtime import Runtime
 
@@ -31,7 +31,7 @@ Fields = Annotated[
 
 
 def register(app: typer.Typer) -> None:
-    from switchboard.api.admin.routes import RESOURCES
+    from switchboard.api.admin.catalog import RESOURCES
 
     for res in RESOURCES:
         admin_app.add_typer(_commands(res), name=res.path.strip("/"))

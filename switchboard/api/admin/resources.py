@@ -4,43 +4,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.api.admin.catalog import Resource
 from switchboard.api.admin.common import ERRORS, WRITE_ERRORS, Admin, parse_body, rt_of
 from switchboard.api.common import body_doc
 from switchboard.core.runtime import Runtime
 
 log = logging.getLogger("switchboard.admin")
-
-Lister = Callable[[AsyncSession, str], Awaitable[Sequence[Any]]]
-Finder = Callable[[AsyncSession, str, str], Awaitable[Any]]
-Reader = Callable[[AsyncSession, Any], Awaitable[BaseModel]]
-Creator = Callable[[Runtime, str, Any], Awaitable[Any]]
-Updater = Callable[[Runtime, str, str, Any], Awaitable[Any]]
-Deleter = Callable[[Runtime, str, str], Awaitable[None]]
-
-
-@dataclass
-class Resource:
-    path: str  # "/services"
-    singular: str  # "service"
-    plural: str  # "services"
-    key: str  # how {ref} names one: "name or id"
-    create_model: type[BaseModel]
-    update_model: type[BaseModel]
-    read_model: type[BaseModel]
-    list_all: Lister
-    find: Finder
-    read: Reader
-    create: Creator
-    update: Updater
-    delete: Deleter
 
 
 def register(router: APIRouter, res: Resource) -> None:
