@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
-import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -63,7 +63,7 @@ def new_request_id(offered: str | None) -> str:
     """The client's id when it is a plain token of at most 128 characters, else a new one."""
     if offered and _VALID_ID.match(offered):
         return offered
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def redact(text: str) -> str:
@@ -88,6 +88,8 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = request_id.get()
+        if getattr(record, "redacted", False):  # the access log redacts its own line
+            return True
         try:
             message = record.getMessage()
         except Exception:  # a bad format string: let the handler report it
@@ -98,7 +100,13 @@ class ContextFilter(logging.Filter):
         return True
 
 
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "request_id",
+    "redacted",
+    "rid",
+}
 
 
 class JsonFormatter(logging.Formatter):

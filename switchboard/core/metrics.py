@@ -330,13 +330,13 @@ def route_template(scope: Scope) -> str:
     params = scope.get("path_params")
     if params:
         try:
-            suffix = getattr(route, "path_format", path).format(**params)
+            suffix = str(getattr(route, "path_format", path)).format(**params)
         except (KeyError, IndexError, ValueError):
             return str(path)
     else:
-        suffix = path
+        suffix = str(path)
     if full.endswith(suffix):
-        return full[: len(full) - len(suffix)] + path
+        return full[: len(full) - len(suffix)] + str(path)
     return str(path)
 
 
@@ -406,6 +406,7 @@ class ObservabilityMiddleware:
                         "status": status,
                         "duration_ms": round(elapsed * 1000, 2),
                         "client": client[0] if client else None,
+                        "redacted": True,
                     },
                 )
             request_id.reset(token)
