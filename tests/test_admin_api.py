@@ -252,6 +252,27 @@ async def test_entries_and_live_chats(
         ADMIN + "/services/Chat Service", json={"enabled": False}, headers=admin_headers
     )
     assert r.status_code == 409 and "waiting chat" in r.json()["message"]
+    # allowed web origins: the Messaging API answers their browsers' CORS requests
+    r = await client.patch(
+        ADMIN + "/entries/support-web",
+        json={"allowedOrigins": ["https://shop.example.com", "https://shop.example.com"]},
+        headers=admin_headers,
+    )
+    assert r.status_code == 200 and r.json()["allowedOrigins"] == ["https://shop.example.com"]
+    r = await client.options(
+        MSG + "/chats",
+        params={"tenantUrl": tenant.domain},
+        headers={
+            "Origin": "https://shop.example.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+    assert r.headers.get("access-control-allow-origin") == "https://shop.example.com", r.headers
+    r = await client.patch(
+        ADMIN + "/entries/support-web", json={"allowedOrigins": None}, headers=admin_headers
+    )
+    assert r.status_code == 200 and r.json()["allowedOrigins"] == []
     # other changes apply to new chats
     r = await client.patch(
         ADMIN + "/entries/support-web", json={"priority": 7, "name": "Web"}, headers=admin_headers

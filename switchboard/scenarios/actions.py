@@ -111,9 +111,6 @@ async def delete_hours(rt: Runtime, *, tenant_id: str, ref: str) -> None:
 
 # ---- scenario entries ------------------------------------------------------------------
 
-HAS_ORIGINS = hasattr(ScenarioEntry, "allowed_origins")
-
-
 async def _apply_entry(
     s: AsyncSession, tenant_id: str, entry: ScenarioEntry, data: EntryCreate | EntryUpdate
 ) -> None:
@@ -148,11 +145,7 @@ async def _apply_entry(
             p.model_dump(exclude_none=True) for p in data.expected_parameters
         ]
     if "allowed_origins" in fields:
-        if not HAS_ORIGINS:
-            raise Invalid(
-                "allowedOrigins: not supported by this server version", field="allowedOrigins"
-            )
-        setattr(entry, "allowed_origins", data.allowed_origins)  # noqa: B010
+        entry.allowed_origins = list(dict.fromkeys(data.allowed_origins or []))
     for field in (
         "name",
         "priority",
@@ -199,6 +192,7 @@ async def create_entry(rt: Runtime, *, tenant_id: str, data: EntryCreate) -> Sce
                 expected_parameters=[],
                 requested_skills={},
                 widget_configuration={},
+                allowed_origins=[],
                 priority=0,
                 inactivity_timeout_seconds=600,
                 inactivity_warning_seconds=540,

@@ -205,7 +205,7 @@ class EntryRead(Out):
     inactivity_timeout_seconds: int
     inactivity_warning_seconds: int
     widget_configuration: dict[str, Any]
-    allowed_origins: list[str] | None
+    allowed_origins: list[str]
     enabled: bool
     waiting_chats: int = Field(description="chats of this entry not yet with an agent")
 

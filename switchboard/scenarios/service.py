@@ -103,7 +103,6 @@ async def chats_of_entry(
 async def entry_read(*, session: AsyncSession, entry: ScenarioEntry) -> EntryRead:
     service = await session.get(Service, entry.service_id) if entry.service_id else None
     hours = await session.get(HoursOfOperation, entry.hours_id) if entry.hours_id else None
-    origins = getattr(entry, "allowed_origins", None)
     return EntryRead(
         id=entry.id,
         app_id=entry.app_id,
@@ -116,7 +115,7 @@ async def entry_read(*, session: AsyncSession, entry: ScenarioEntry) -> EntryRea
         inactivity_timeout_seconds=entry.inactivity_timeout_seconds,
         inactivity_warning_seconds=entry.inactivity_warning_seconds,
         widget_configuration=dict(entry.widget_configuration or {}),
-        allowed_origins=list(origins) if origins is not None else None,
+        allowed_origins=list(entry.allowed_origins or []),
         enabled=entry.enabled,
         waiting_chats=await chats_of_entry(
             session=session, entry_id=entry.id, states=WAITING_STATES
