@@ -87,16 +87,31 @@ async def test_websocket_offer_events_and_resume(
                 ),
             )
             await customer_sends(
-                rt, tenant, chat_id, "rt-cust", {"event": "chat_session_message", "msg": "one"}
+                rt,
+                tenant,
+                chat_id,
+                "rt-cust",
+                {"event": "chat_session_message", "msg": "one"},
+                http=http,
             )
             frame, _ = await recv_until(ws, lambda f: chat_msg(f) == "one")
             cursor = frame["cursor"]
         # offline: the customer goes on, the agent's state changes
         await customer_sends(
-            rt, tenant, chat_id, "rt-cust", {"event": "chat_session_message", "msg": "two"}
+            rt,
+            tenant,
+            chat_id,
+            "rt-cust",
+            {"event": "chat_session_message", "msg": "two"},
+            http=http,
         )
         await customer_sends(
-            rt, tenant, chat_id, "rt-cust", {"event": "chat_session_message", "msg": "three"}
+            rt,
+            tenant,
+            chat_id,
+            "rt-cust",
+            {"event": "chat_session_message", "msg": "three"},
+            http=http,
         )
         r = await http.put(
             API + "/state", json={"state": "not_ready", "reason": "Break"}, headers=auth(token)
@@ -106,7 +121,12 @@ async def test_websocket_offer_events_and_resume(
             assert json.loads(await ws.recv())["type"] == "hello"
             _, seen = await recv_until(ws, lambda f: f["type"] == "state")
             await customer_sends(
-                rt, tenant, chat_id, "rt-cust", {"event": "chat_session_message", "msg": "four"}
+                rt,
+                tenant,
+                chat_id,
+                "rt-cust",
+                {"event": "chat_session_message", "msg": "four"},
+                http=http,
             )
             _, more = await recv_until(ws, lambda f: chat_msg(f) == "four")
             msgs = [m for m in (chat_msg(f) for f in seen + more) if m]
@@ -115,7 +135,9 @@ async def test_websocket_offer_events_and_resume(
             pong, _ = await recv_until(ws, lambda f: f["type"] == "pong")
             assert pong["ref"] == 7
             # the customer leaves: the agent hears it and is released
-            await customer_sends(rt, tenant, chat_id, "rt-cust", {"event": "chat_session_end"})
+            await customer_sends(
+                rt, tenant, chat_id, "rt-cust", {"event": "chat_session_end"}, http=http
+            )
             ended, _ = await recv_until(ws, lambda f: f["type"] == "interaction_ended")
             assert ended["interaction_id"] == iid
 
@@ -173,9 +195,11 @@ async def test_desktop_login_ready_accept_reply(
             await page.select_option("#state-select", "ready")
             await page.wait_for_selector("#state.ready")
 
+            # the customer talks to the same server (SQLite serves one process)
+            http = httpx.AsyncClient(base_url=server.base_url, timeout=20)
             chat_id = await new_chat(
                 rt,
-                None,
+                http,
                 tenant,
                 "desk-cust",
                 parameters={"FIRST_NAME": "Dora", "LAST_NAME": "Desk"},
@@ -199,6 +223,7 @@ async def test_desktop_login_ready_accept_reply(
                 chat_id,
                 "desk-cust",
                 {"event": "chat_session_message", "msg": "My router is broken"},
+                http=http,
             )
             await page.wait_for_selector("#log li.msg >> text=My router is broken")
 
@@ -217,6 +242,8 @@ async def test_desktop_login_ready_accept_reply(
             assert log[-1]["event"] == "chat_session_ended"
         finally:
             await browser.close()
+            if "http" in locals():
+                await http.aclose()
 
 
 # ---- a whole chat: the customer on the Messaging API, agents on the agent API ----------

@@ -135,7 +135,7 @@ async def new_chat(
             assert r.status_code == 200, r.text
             return str(r.json()["chat_id"])
         _MOUNTED[id(client._transport)] = False  # no Messaging API in this build
-    from switchboard.chats.actions import create_chat
+    from switchboard.interactions.actions import request_chat
 
     async with rt.db.read() as s:
         entry = (
@@ -145,7 +145,7 @@ async def new_chat(
                 )
             )
         ).scalar_one()
-    made = await create_chat(
+    made = await request_chat(
         rt,
         tenant_id=tenant.tenant_id,
         entry=entry,
@@ -259,11 +259,27 @@ async def connected_chat(
 
 
 async def customer_sends(
-    rt: Runtime, tenant: TenantInfo, chat_id: str, client_id: str, *events: dict[str, Any]
+    rt: Runtime,
+    tenant: TenantInfo,
+    chat_id: str,
+    client_id: str,
+    *events: dict[str, Any],
+    http: httpx.AsyncClient | None = None,
 ) -> None:
-    from switchboard.chats.actions import post_client_events
+    """The customer's events: through the Messaging API of ``http`` (a live server: it
+    wakes the agents it serves), else the engine's operation in this process."""
+    if http is not None:
+        r = await http.post(
+            f"{MSG}/chats/{chat_id}/events",
+            params={"tenantUrl": tenant.domain},
+            json={"events": list(events)},
+            headers=mobile_headers(client_id),
+        )
+        assert r.status_code == 200, r.text
+        return
+    from switchboard.interactions.actions import customer_events
 
-    await post_client_events(
+    await customer_events(
         rt, tenant_id=tenant.tenant_id, chat_id=chat_id, client_key=client_id, events=list(events)
     )
 

@@ -8,8 +8,10 @@ from typing import Any
 import httpx
 
 from switchboard.chats.models import ChatSession
+from switchboard.core import clock
 from switchboard.core.runtime import Runtime
 from switchboard.gms.models import GmsChat
+from switchboard.interactions.actions import fire_chat_timers
 from tests.conftest import TenantInfo
 from tests.test_agent_support import API, agent_login, auth, cursor_of, next_frame
 from tests.test_gms_support import CHAT, GMS, assert_error, host
@@ -150,16 +152,25 @@ async def test_chat_answered_by_an_agent(
 async def test_refresh_keeps_the_chat_alive(
     client: httpx.AsyncClient, tenant: TenantInfo, rt: Runtime
 ) -> None:
+    """A refresh counts as the customer's poll: the gone-customer timer starts again."""
     chat = await start_chat(client, tenant, nickname="kim")
     async with rt.db.read() as s:
         row = await s.get(ChatSession, chat["chatId"])
-        assert row is not None and row.last_poll_at is not None
-        before = row.last_poll_at
-    await refresh(client, tenant, chat)
+        assert row is not None
+        abandon = row.poll_abandon_seconds
+    for _ in range(3):
+        clock.advance(abandon * 0.6)
+        await refresh(client, tenant, chat)
+        await fire_chat_timers(rt)
     async with rt.db.read() as s:
         row = await s.get(ChatSession, chat["chatId"])
-        assert row is not None and row.last_poll_at is not None
-        assert row.last_poll_at > before and row.state == "queued"
+        assert row is not None and row.state == "queued"
+    # no refresh for longer than that: the customer is gone
+    clock.advance(abandon + 1)
+    await fire_chat_timers(rt)
+    async with rt.db.read() as s:
+        row = await s.get(ChatSession, chat["chatId"])
+        assert row is not None and row.state == "completed" and row.end_reason == "abandoned"
 
 
 async def test_chat_security_and_errors(

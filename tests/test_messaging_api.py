@@ -10,17 +10,16 @@ from urllib.parse import quote
 import httpx
 from sqlalchemy import select
 
-from switchboard.chats import actions
 from switchboard.chats.models import ChatEvent, ChatSession
 from switchboard.chats.push import FakePushSender
 from switchboard.core.runtime import Runtime
+from switchboard.interactions.models import Interaction
 from switchboard.users.models import User
 from tests.conftest import TenantInfo
 from tests.test_messaging_support import (
     V1,
     V2,
     Customer,
-    agent_says,
     auth,
     connect_agent,
     error_of,
@@ -195,14 +194,14 @@ async def test_request_chat_body_errors(client: httpx.AsyncClient, tenant: Tenan
 async def test_web_widget_cookie_and_initial_message(
     client: httpx.AsyncClient, tenant: TenantInfo
 ) -> None:
-    headers = {"Authorization": auth("WebChat"), "Origin": "https://shop.example"}
+    headers = {"Authorization": auth("WebChat"), "Origin": "http://127.0.0.1:8080"}
     params = {"tenantUrl": tenant.domain}
     body = {"initial_message": {"event": "chat_session_message", "msg": "Hi there"}}
     async with httpx.AsyncClient(transport=client._transport, base_url="http://testserver") as b1:
         r = await b1.post(f"{V2}/chats", params=params, headers=headers, json=body)
         assert r.status_code == 200, r.text
         assert "sb_webchat_id" in r.cookies
-        assert r.headers["access-control-allow-origin"] == "https://shop.example"
+        assert r.headers["access-control-allow-origin"] == "http://127.0.0.1:8080"
         assert r.headers["access-control-allow-credentials"] == "true"
         chat_id = r.json()["chat_id"]
         r = await b1.post(f"{V2}/chats", params=params, headers=headers, json={})
@@ -219,17 +218,17 @@ async def test_web_widget_cookie_and_initial_message(
         assert error_of(r) == (404, "5005")
 
 
-async def test_cors_preflight(client: httpx.AsyncClient) -> None:
+async def test_cors_preflight(client: httpx.AsyncClient, tenant: TenantInfo) -> None:
     r = await client.options(
-        f"{V2}/chats",
+        f"{V2}/chats?tenantUrl={tenant.domain}",
         headers={
-            "Origin": "https://shop.example",
+            "Origin": "http://127.0.0.1:8080",
             "Access-Control-Request-Method": "POST",
             "Access-Control-Request-Headers": "authorization, content-type, useragent",
         },
     )
     assert r.status_code == 200
-    assert r.headers["access-control-allow-origin"] == "https://shop.example"
+    assert r.headers["access-control-allow-origin"] == "http://127.0.0.1:8080"
     assert r.headers["access-control-allow-credentials"] == "true"
     allowed = r.headers["access-control-allow-headers"].lower()
     assert "authorization" in allowed and "content-type" in allowed
@@ -248,8 +247,8 @@ async def test_conversation(client: httpx.AsyncClient, rt: Runtime, tenant: Tena
     assert isinstance(status["timestamp"], str) and status["timestamp"].isdigit()
     assert isinstance(status["party_id"], str) and status["party_id"]
 
-    party = await connect_agent(rt, tenant, c.chat_id)
-    await agent_says(rt, tenant, c.chat_id, party, "Hello, I am Alice")
+    seat = await connect_agent(client, rt, tenant, c.chat_id)
+    await seat.say("Hello, I am Alice")
     events = await c.poll()
     assert [(e["event"], e.get("state")) for e in events] == [
         ("chat_session_status", "connecting"),
@@ -258,14 +257,16 @@ async def test_conversation(client: httpx.AsyncClient, rt: Runtime, tenant: Tena
         ("chat_session_message", None),
     ]
     joined = events[1]
+    party = seat.party_id
     assert joined["party_id"] == party and joined["type"] == "internal"
     assert joined["first_name"] == "Alice" and joined["last_name"] == "Agent"
     assert all(isinstance(e["ewt"], str) for e in events if e["event"] == "chat_session_status")
     message = events[3]
-    assert message["party_id"] == party and message["msg_id"].startswith(c.chat_id + ":")
+    assert message["party_id"] == party and message["msg_id"].startswith(c.chat_id + "_")
+    assert all(ch.isalnum() or ch in "-_" for ch in message["msg_id"])  # a CSS-safe id
 
     # the customer answers; the POST answers with any new server events
-    await agent_says(rt, tenant, c.chat_id, party, "How can I help?")
+    await seat.say("How can I help?")
     answered = await c.say("My router is broken")
     assert [e["msg"] for e in answered] == ["How can I help?"]
     assert await c.poll() == []  # already delivered by the POST answer (held 1 s)
@@ -286,7 +287,7 @@ async def test_every_client_event_is_stored(
 ) -> None:
     c = Customer(client, tenant)
     await c.start()
-    party = await connect_agent(rt, tenant, c.chat_id)
+    seat = await connect_agent(client, rt, tenant, c.chat_id)
     sent = [
         {"event": "chat_session_message", "msg": "hi", "msg_id": "m1", "timestamp": "1", "party_id": "x"},
         {"event": "chat_session_message_delivered", "ref_msg_id": "a1"},
@@ -296,7 +297,7 @@ async def test_every_client_event_is_stored(
         {"event": "chat_session_form_data", "form_request_id": 7, "form_name": "F", "data": {"a": "1"}},
         {"event": "chat_session_secure_form_data", "form_request_id": "8", "form_name": "S", "data": {"card": "4111"}},
         {"event": "chat_session_secure_form_cancel", "form_request_id": "8"},
-        {"event": "chat_session_signaling", "destination_party_id": party, "data": {"type": "REQUEST_CALL", "offerVideo": "false"}},
+        {"event": "chat_session_signaling", "destination_party_id": seat.party_id, "data": {"type": "REQUEST_CALL", "offerVideo": "false"}},
         {"event": "chat_session_location", "latitude": 37.5, "longitude": "-122.3", "url": "https://maps/x"},
         {"event": "chat_session_navigation", "title": "Home", "page": "https://shop/"},
         {"event": "chat_session_cobrowsing_rejected"},
@@ -327,13 +328,8 @@ async def test_every_client_event_is_stored(
     assert "chat_session_signaling" not in [e["event"] for e in history]
 
     # the agent's signaling reaches the customer's poll, but never the history
-    await actions.post_party_event(
-        rt,
-        tenant_id=tenant.tenant_id,
-        chat_id=c.chat_id,
-        party_id=party,
-        event={"event": "chat_session_signaling", "data": {"type": "END_CALL"}},
-    )
+    r = await seat.post("signaling", {"data": {"type": "END_CALL"}})
+    assert r.status_code == 200, r.text
     polled = await c.poll()
     assert polled[-1]["event"] == "chat_session_signaling"
 
@@ -397,21 +393,34 @@ async def test_disconnect_and_agent_end(
 ) -> None:
     c = Customer(client, tenant)
     await c.start()
-    await connect_agent(rt, tenant, c.chat_id)
-    await c.send({"event": "chat_session_disconnect"})
+    first = await connect_agent(client, rt, tenant, c.chat_id)
+    await c.poll()
+    # seed 003: disconnect ends the conversation but keeps the session open
+    r = await c.send({"event": "chat_session_disconnect"})
+    assert r.status_code == 200, r.text
+    left = [e for e in r.json()["events"] if e["event"] == "chat_session_party_left"]
+    assert [e["party_id"] for e in left] == [first.party_id]
     async with rt.db.read() as s:
         chat = await s.get(ChatSession, c.chat_id)
-        assert chat is not None and chat.end_reason == "customer_disconnected"
+        assert chat is not None and chat.state == "ivr" and chat.end_reason is None
+        inter = (
+            await s.execute(select(Interaction).where(Interaction.chat_id == c.chat_id))
+        ).scalar_one()
+        assert inter.end_reason == "customer_disconnected" and inter.ended_at is not None
+    r = await client.get(f"/agentapi/v1/interactions/{first.interaction_id}", headers=first.headers)
+    assert r.json()["mine"]["phase"] == "wrap_up"
+    assert (await c.send({"event": "chat_session_typing"})).status_code == 200  # still open
+    r = await c.send({"event": "chat_session_end"})
+    assert [e["event"] for e in r.json()["events"]][-1] == "chat_session_ended"
+    assert error_of(await c.get(f"/chats/{c.chat_id}/events")) == (404, "5005")
 
     d = Customer(client, tenant)
     await d.start()
-    party = await connect_agent(rt, tenant, d.chat_id, "agent2")
+    seat = await connect_agent(client, rt, tenant, d.chat_id, "agent2")
     await d.poll()
-    await actions.end_chat(
-        rt, tenant_id=tenant.tenant_id, chat_id=d.chat_id, by_party_id=party, reason="agent_ended"
-    )
+    await seat.end()
     events = await d.poll()
-    assert events[-1]["event"] == "chat_session_ended" and events[-1]["party_id"] == party
+    assert events[-1]["event"] == "chat_session_ended" and events[-1]["party_id"] == seat.party_id
     assert error_of(await d.get(f"/chats/{d.chat_id}/events")) == (404, "5005")
 
 
@@ -429,8 +438,8 @@ async def test_second_concurrent_poll(
     first = await asyncio.wait_for(held, 0.8)
     assert first.status_code == 200 and first.json() == {"events": []}
     # and what comes next goes to the next poll, once
-    party = await connect_agent(rt, tenant, c.chat_id)
-    await agent_says(rt, tenant, c.chat_id, party, "still there?")
+    seat = await connect_agent(client, rt, tenant, c.chat_id)
+    await seat.say("still there?")
     got = await c.poll()
     assert [e["event"] for e in got][-1] == "chat_session_message"
     assert await c.poll() == []
@@ -446,11 +455,11 @@ async def test_poll_wakes_on_event(
     started = loop.time()
     held = asyncio.create_task(c.poll())
     await asyncio.sleep(0.1)
-    party = await connect_agent(rt, tenant, c.chat_id)
+    seat = await connect_agent(client, rt, tenant, c.chat_id)
     events = await held
     assert loop.time() - started < 0.9  # woken by the bus, not by the 1 s hold
     assert events and events[0]["state"] == "connecting"
-    await agent_says(rt, tenant, c.chat_id, party, "x")
+    await seat.say("x")
     rest = await c.poll()
     assert [e["event"] for e in events + rest].count("chat_session_message") == 1
 
@@ -461,8 +470,8 @@ async def test_cursor_extension(client: httpx.AsyncClient, rt: Runtime, tenant: 
     await c.start()
     r = await c.get(f"/chats/{c.chat_id}/events")
     cursor = r.headers["x-switchboard-cursor"]
-    party = await connect_agent(rt, tenant, c.chat_id)
-    await agent_says(rt, tenant, c.chat_id, party, "one")
+    seat = await connect_agent(client, rt, tenant, c.chat_id)
+    await seat.say("one")
     lost = await c.get(f"/chats/{c.chat_id}/events", params={"cursor": cursor})
     assert len(lost.json()["events"]) == 4
     again = await c.get(f"/chats/{c.chat_id}/events", params={"cursor": cursor})
@@ -471,7 +480,7 @@ async def test_cursor_extension(client: httpx.AsyncClient, rt: Runtime, tenant: 
     # cursor clients read server events through polls only
     r = await c.post(f"/chats/{c.chat_id}/events", {"events": []}, params={"cursor": nxt})
     assert r.json() == {"events": []}
-    await agent_says(rt, tenant, c.chat_id, party, "two")
+    await seat.say("two")
     r = await c.get(f"/chats/{c.chat_id}/events", params={"cursor": nxt})
     assert [e["msg"] for e in r.json()["events"]] == ["two"]
     r = await c.get(f"/chats/{c.chat_id}/events", params={"cursor": "x"})
@@ -492,16 +501,26 @@ async def test_case_history_and_close_case(
         assert error_of(await c.get(path)) == (406, "5601")
     for path in ("/closecase", f"/chats/{c.chat_id}/closecase"):
         assert error_of(await c.post(path)) == (406, "5601")
-    await actions.set_case(rt, tenant_id=tenant.tenant_id, chat_id=c.chat_id, case_id="CASE-9")
+    seat = await connect_agent(client, rt, tenant, c.chat_id)
+    r = await client.put(
+        f"/agentapi/v1/interactions/{seat.interaction_id}/case",
+        json={"case_id": "CASE-9"},
+        headers=seat.headers,
+    )
+    assert r.status_code == 200, r.text
     events = await c.poll()
     assert events[-1]["event"] == "chat_session_case_set" and events[-1]["case_id"] == "CASE-9"
     await c.say("about my case")
     # an earlier chat of the same case (another session of this customer)
     earlier = Customer(client, tenant)
     await earlier.start()
-    await actions.set_case(
-        rt, tenant_id=tenant.tenant_id, chat_id=earlier.chat_id, case_id="CASE-9"
+    other = await connect_agent(client, rt, tenant, earlier.chat_id, token=seat.token)
+    r = await client.put(
+        f"/agentapi/v1/interactions/{other.interaction_id}/case",
+        json={"case_id": "CASE-9"},
+        headers=other.headers,
     )
+    assert r.status_code == 200, r.text
     for path in ("/casehistory", f"/chats/{c.chat_id}/casehistory"):
         r = await c.get(path)
         assert r.status_code == 200, r.text
@@ -536,13 +555,15 @@ async def test_notifications(client: httpx.AsyncClient, rt: Runtime, tenant: Ten
         assert error_of(r) == (406, "5603")
         r = await c.post(path, {"android_firebase_device_token": "FCM-1"})
         assert r.status_code == 200
-        party = await connect_agent(rt, tenant, c.chat_id)
-        await agent_says(rt, tenant, c.chat_id, party, "are you there?")
+        seat = await connect_agent(client, rt, tenant, c.chat_id)
+        await seat.say("are you there?")
+        await rt.db.settle()  # the push is sent after the commit, off the request
         pushed = [m for m in fake.sent if m.token == "FCM-1"]
         assert len(pushed) == 1 and pushed[0].kind == "android_firebase"
         assert pushed[0].body == "are you there?" and pushed[0].data == {"chat_id": c.chat_id}
         assert (await c.post(path, {})).status_code == 200  # unsubscribe
-        await agent_says(rt, tenant, c.chat_id, party, "hello?")
+        await seat.say("hello?")
+        await rt.db.settle()
         assert len([m for m in fake.sent if m.token == "FCM-1"]) == 1
         assert error_of(await c.post("/chats/nope/notifications", {})) == (404, "5005")
         v1 = Customer(client, tenant, c.client_id, version=V1)
@@ -556,16 +577,25 @@ async def test_profile_photo_and_chat_icon(
 ) -> None:
     c = Customer(client, tenant)
     await c.start()
-    party = await connect_agent(rt, tenant, c.chat_id)
+    seat = await connect_agent(client, rt, tenant, c.chat_id)
     no_params = {"Authorization": auth(c.client_id)}  # as documented: no tenantUrl
-    r = await client.get(f"{V2}/chats/{c.chat_id}/profilephotos/{party}", headers=no_params)
-    assert error_of(r) == (404, "5502")
+    r = await client.get(f"{V2}/chats/{c.chat_id}/profilephotos/{seat.party_id}", headers=no_params)
+    # no photo yet: a default picture, not an error the browser would show as broken
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg")
+    assert r.headers["x-content-type-options"] == "nosniff"
+    # what the widget does: an <img> (no Authorization header), the chat id as credential
+    r = await client.get(f"{V2}/chats/{c.chat_id}/profilephotos/{seat.party_id}")
+    assert r.status_code == 200
+    r = await client.get(f"{V2}/chats/{c.chat_id}/chaticon")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg")
+    r = await client.get(f"{V2}/chats/{uuid.uuid4()}/chaticon")
+    assert error_of(r) == (404, "5005")
     async with rt.db.write() as s:
         user = await s.get(User, await user_id(rt, tenant))
         assert user is not None
         user.photo_data = b"\x89PNG fake"
         user.photo_content_type = "image/png"
-    r = await client.get(f"{V2}/chats/{c.chat_id}/profilephotos/{party}", headers=no_params)
+    r = await client.get(f"{V2}/chats/{c.chat_id}/profilephotos/{seat.party_id}", headers=no_params)
     assert r.status_code == 200 and r.content == b"\x89PNG fake"
     assert r.headers["content-type"] == "image/png"
     r = await client.get(f"{V2}/chats/{c.chat_id}/profilephotos/{c.chat_id}", headers=no_params)
@@ -573,7 +603,7 @@ async def test_profile_photo_and_chat_icon(
     r = await c.get(f"/chats/{c.chat_id}/chaticon")
     assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg")
     stranger = {"Authorization": auth("someone-else")}
-    r = await client.get(f"{V2}/chats/{c.chat_id}/profilephotos/{party}", headers=stranger)
+    r = await client.get(f"{V2}/chats/{c.chat_id}/profilephotos/{seat.party_id}", headers=stranger)
     assert error_of(r) == (404, "5005")
 
 

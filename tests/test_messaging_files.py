@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from switchboard.chats import actions, files
+from switchboard.chats import files
 from switchboard.chats.models import ChatFile
 from switchboard.core.runtime import Runtime
 from tests.conftest import TenantInfo
@@ -51,7 +51,7 @@ async def test_upload_send_and_download(
     r = await upload(c, b"x")
     assert error_of(r) == (404, "5005")  # no chat to attach it to
     await c.start()
-    party = await connect_agent(rt, tenant, c.chat_id)
+    seat = await connect_agent(client, rt, tenant, c.chat_id)
     r = await upload(c, b"\x89PNG picture", "../../etc/pic.png")
     assert r.status_code == 200, r.text
     body = r.json()
@@ -76,24 +76,18 @@ async def test_upload_send_and_download(
         assert r.content == b"\x89PNG picture" and r.headers["content-type"] == "image/png"
 
     # an agent's file reaches the customer's poll with its name and type
-    writer = files.UploadWriter(rt, tenant.tenant_id)
-    writer.begin("manual.pdf", "application/pdf")
-    writer.write(b"%PDF-1.4")
-    writer.finish()
-    agent_file = await files.register(rt, writer, chat_id=c.chat_id, uploaded_by=party)
-    await actions.post_party_event(
-        rt,
-        tenant_id=tenant.tenant_id,
-        chat_id=c.chat_id,
-        party_id=party,
-        event={"event": "chat_session_file", "file_id": agent_file.id},
+    r = await client.post(
+        f"/agentapi/v1/interactions/{seat.interaction_id}/files",
+        files={"file": ("manual.pdf", b"%PDF-1.4", "application/pdf")},
+        headers=seat.headers,
     )
+    assert r.status_code == 200, r.text
     polled = await c.poll()
     got = polled[-1]
-    assert got["event"] == "chat_session_file" and got["file_id"] == agent_file.id
+    assert got["event"] == "chat_session_file"
     assert got["file_name"] == "manual.pdf" and got["file_type"] == "attachment"
-    assert got["party_id"] == party and got["msg_id"]
-    r = await client.get(f"/clientweb/file/{agent_file.id}", headers=bare)
+    assert got["party_id"] == seat.party_id and got["msg_id"]
+    r = await client.get(f"/clientweb/file/{got['file_id']}", headers=bare)
     assert r.status_code == 200 and r.content == b"%PDF-1.4"
     assert r.headers["content-disposition"].startswith("attachment")
 

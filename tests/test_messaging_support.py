@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from sqlalchemy import select, update
 
 from switchboard.api.messaging.auth import clear_cache
-from switchboard.chats import actions
 from switchboard.core.runtime import Runtime
 from switchboard.scenarios.models import HoursOfOperation, ScenarioEntry
 from switchboard.tenants.models import Tenant
@@ -106,26 +106,88 @@ async def user_id(rt: Runtime, tenant: TenantInfo, login: str = "agent1") -> str
         return found
 
 
-async def connect_agent(
-    rt: Runtime, tenant: TenantInfo, chat_id: str, login: str = "agent1"
+AGENT_API = "/agentapi/v1"
+
+
+@dataclass
+class Seat:
+    """An agent in a chat, acting through the agent API (the desktop's calls)."""
+
+    http: httpx.AsyncClient
+    token: str
+    interaction_id: str
+    party_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def post(self, action: str, body: Any = None) -> httpx.Response:
+        return await self.http.post(
+            f"{AGENT_API}/interactions/{self.interaction_id}/{action}",
+            json=body,
+            headers=self.headers,
+        )
+
+    async def say(self, text: str) -> int:
+        r = await self.post("messages", {"msg": text})
+        assert r.status_code == 200, r.text
+        seq: int = r.json()["seq"]
+        return seq
+
+    async def end(self, **body: Any) -> None:
+        r = await self.post("end", body or None)
+        assert r.status_code == 200, r.text
+
+
+async def agent_login(
+    http: httpx.AsyncClient, tenant: TenantInfo, login: str = "agent1", state: str = "ready"
 ) -> str:
-    """What routing and the agent desktop do when an agent takes the chat."""
-    await actions.mark_connecting(rt, tenant_id=tenant.tenant_id, chat_id=chat_id)
-    return await actions.agent_joined(
-        rt, tenant_id=tenant.tenant_id, chat_id=chat_id, user_id=await user_id(rt, tenant, login)
+    r = await http.post(
+        f"{AGENT_API}/login",
+        json={"tenant": tenant.domain, "loginId": login, "password": tenant.password, "state": state},
     )
+    assert r.status_code == 200, r.text
+    token: str = r.json()["access_token"]
+    return token
 
 
-async def agent_says(
-    rt: Runtime, tenant: TenantInfo, chat_id: str, party_id: str, text: str
-) -> int:
-    return await actions.post_party_event(
-        rt,
-        tenant_id=tenant.tenant_id,
-        chat_id=chat_id,
-        party_id=party_id,
-        event={"event": "chat_session_message", "msg": text},
+async def connect_agent(
+    http: httpx.AsyncClient,
+    rt: Runtime,
+    tenant: TenantInfo,
+    chat_id: str,
+    login: str = "agent1",
+    *,
+    token: str | None = None,
+) -> Seat:
+    """The agent logs in (ready) and takes the chat: the routing claim of that pair (what
+    a routing pass does), then the agent accepts through the agent API."""
+    from switchboard.interactions.actions import claim_chat
+    from switchboard.interactions.models import OFFERED, Interaction, InteractionStep
+
+    token = token or await agent_login(http, tenant, login)
+    uid = await user_id(rt, tenant, login)
+    await claim_chat(rt, tenant_id=tenant.tenant_id, chat_id=chat_id, user_id=uid)
+    # offered now, by this claim or by a routing pass that came first
+    async with rt.db.read() as s:
+        interaction_id = (
+            await s.execute(
+                select(Interaction.id)
+                .join(InteractionStep, InteractionStep.interaction_id == Interaction.id)
+                .where(
+                    Interaction.chat_id == chat_id,
+                    InteractionStep.user_id == uid,
+                    InteractionStep.phase == OFFERED,
+                )
+            )
+        ).scalar_one()
+    r = await http.post(
+        f"{AGENT_API}/interactions/{interaction_id}/accept",
+        headers={"Authorization": f"Bearer {token}"},
     )
+    assert r.status_code == 200, r.text
+    return Seat(http, token, interaction_id, r.json()["party_id"])
 
 
 async def update_entry(rt: Runtime, tenant: TenantInfo, **values: Any) -> None:
@@ -135,7 +197,7 @@ async def update_entry(rt: Runtime, tenant: TenantInfo, **values: Any) -> None:
             .where(ScenarioEntry.tenant_id == tenant.tenant_id, ScenarioEntry.app_id == "test")
             .values(**values)
         )
-    clear_cache()  # the API caches entries for a moment
+    clear_cache(rt)  # the API caches entries for a moment
 
 
 async def set_hours(rt: Runtime, tenant: TenantInfo, **values: Any) -> None:
@@ -149,7 +211,7 @@ async def set_hours(rt: Runtime, tenant: TenantInfo, **values: Any) -> None:
             .where(ScenarioEntry.tenant_id == tenant.tenant_id, ScenarioEntry.app_id == "test")
             .values(hours_id=hours.id)
         )
-    clear_cache()
+    clear_cache(rt)
 
 
 async def set_tenant_setting(rt: Runtime, tenant: TenantInfo, key: str, value: Any) -> None:
@@ -157,4 +219,4 @@ async def set_tenant_setting(rt: Runtime, tenant: TenantInfo, key: str, value: A
         row = await s.get(Tenant, tenant.tenant_id)
         assert row is not None
         row.settings = {**(row.settings or {}), key: value}
-    clear_cache()
+    clear_cache(rt)

@@ -10,8 +10,10 @@ from sqlalchemy import select, update
 
 from switchboard.chats import actions
 from switchboard.chats.models import ChatEvent, ChatSession
+from switchboard.core import clock
 from switchboard.core.db import utcnow
 from switchboard.core.runtime import Runtime
+from switchboard.interactions.actions import fire_chat_timers
 from tests.conftest import TenantInfo
 from tests.test_messaging_support import (
     Customer,
@@ -29,19 +31,11 @@ async def chat_row(rt: Runtime, chat_id: str) -> ChatSession:
         return chat
 
 
-async def poll_until(c: Customer, kind: str, seconds: float = 6.0) -> list[dict[str, object]]:
-    """Poll (as a client does) until an event of ``kind`` arrives; all events seen."""
-    seen: list[dict[str, object]] = []
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while loop.time() < deadline:
-        r = await c.get(f"/chats/{c.chat_id}/events")
-        if r.status_code == 404:
-            break
-        seen += r.json()["events"]
-        if any(e["event"] == kind for e in seen):
-            return seen
-    raise AssertionError(f"no {kind} within {seconds}s: {seen}")
+async def events_of(c: Customer) -> list[dict[str, object]]:
+    r = await c.get(f"/chats/{c.chat_id}/events")
+    assert r.status_code == 200, r.text
+    events: list[dict[str, object]] = r.json()["events"]
+    return events
 
 
 async def test_inactivity_warning_then_timeout(
@@ -50,25 +44,34 @@ async def test_inactivity_warning_then_timeout(
     await update_entry(
         rt,
         tenant,
-        # generous gaps: under CI load the timer worker may tick late
-        inactivity_warning_seconds=2,
-        inactivity_timeout_seconds=5,
+        inactivity_warning_seconds=20,
+        inactivity_timeout_seconds=50,
         widget_configuration={"inactivityWarningMessage": "Still there?"},
     )
     c = Customer(client, tenant)
     await c.start()
-    await connect_agent(rt, tenant, c.chat_id)
-    seen = await poll_until(c, "chat_session_timeout_warning", seconds=12.0)
+    await connect_agent(client, rt, tenant, c.chat_id)
+    await events_of(c)
+    # time passes (the engine's clock), then the timer pass runs
+    clock.advance(21)
+    assert await fire_chat_timers(rt) == 1
+    seen = await events_of(c)
     warning = next(e for e in seen if e["event"] == "chat_session_timeout_warning")
     assert warning["msg"] == "Still there?"
     # the customer answers: the silence starts again (no timeout yet)
     await c.say("yes!")
     assert (await chat_row(rt, c.chat_id)).warning_sent_at is None
-    seen = await poll_until(c, "chat_session_ended", seconds=15.0)
+    clock.advance(45)
+    await fire_chat_timers(rt)  # a second warning, 20 s after the answer
+    assert (await chat_row(rt, c.chat_id)).state == "connected"
+    clock.advance(10)
+    await fire_chat_timers(rt)
+    seen += await events_of(c)
     kinds = [e["event"] for e in seen]
     assert kinds.index("chat_session_timeout_warning") < kinds.index(
         "chat_session_inactivity_timeout"
     )
+    assert kinds[-1] == "chat_session_ended"
     timeout = next(e for e in seen if e["event"] == "chat_session_inactivity_timeout")
     assert timeout["msg"] == actions.DEFAULT_TIMEOUT
     chat = await chat_row(rt, c.chat_id)
@@ -79,24 +82,30 @@ async def test_inactivity_warning_then_timeout(
 async def test_client_that_stops_polling(
     client: httpx.AsyncClient, rt: Runtime, tenant: TenantInfo
 ) -> None:
-    await set_tenant_setting(rt, tenant, "chat_poll_abandon_seconds", 1)
+    await set_tenant_setting(rt, tenant, "chat_poll_abandon_seconds", 30)
     waiting = Customer(client, tenant)
     await waiting.start()
     talking = Customer(client, tenant)
     await talking.start()
-    await connect_agent(rt, tenant, talking.chat_id)
+    seat = await connect_agent(client, rt, tenant, talking.chat_id)
     polling = Customer(client, tenant)
     await polling.start()
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 6
-    while loop.time() < deadline:
-        await polling.poll()  # held 1 s each: this one stays alive
-        a = await chat_row(rt, waiting.chat_id)
-        b = await chat_row(rt, talking.chat_id)
-        if a.state == "completed" and b.state == "completed":
-            break
+    clock.advance(31)
+    await polling.poll()  # this one is still there
+    await fire_chat_timers(rt)
+    a = await chat_row(rt, waiting.chat_id)
+    b = await chat_row(rt, talking.chat_id)
     assert a.state == "completed" and a.end_reason == "abandoned"
     assert b.state == "completed" and b.end_reason == "client_gone"
+    assert (await chat_row(rt, polling.chat_id)).state == "queued"
+    # the agent's work ended with the chat: after-call work
+    r = await client.get(f"/agentapi/v1/interactions/{seat.interaction_id}", headers=seat.headers)
+    assert r.json()["mine"]["phase"] == "wrap_up"
+    # a customer that polls keeps its chat past the first deadline
+    clock.advance(20)
+    await polling.poll()
+    clock.advance(20)
+    await fire_chat_timers(rt)
     assert (await chat_row(rt, polling.chat_id)).state == "queued"
 
 
@@ -105,7 +114,7 @@ async def test_timers_fire_once_across_workers(
 ) -> None:
     c = Customer(client, tenant)
     await c.start()
-    await connect_agent(rt, tenant, c.chat_id)
+    await connect_agent(client, rt, tenant, c.chat_id)
     past = utcnow() - timedelta(seconds=5)
     async with rt.db.write() as s:
         await s.execute(
@@ -118,7 +127,7 @@ async def test_timers_fire_once_across_workers(
                 due_at=past,
             )
         )
-    await asyncio.gather(*(actions.fire_timers(rt) for _ in range(4)))
+    await asyncio.gather(*(fire_chat_timers(rt) for _ in range(4)))
     async with rt.db.read() as s:
         warnings = (
             (

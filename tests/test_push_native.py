@@ -18,7 +18,7 @@ from switchboard.core.runtime import Runtime
 from switchboard.tenants.actions import update_settings
 from tests.conftest import TenantInfo
 from tests.test_carriers_support import serve
-from tests.test_messaging_support import Customer, agent_says, connect_agent
+from tests.test_messaging_support import Customer, connect_agent
 from tests.test_push_support import FakeApns, FakeFcm, apns_key, serve_h2
 
 TEAM = "TEAM123456"
@@ -81,22 +81,26 @@ async def test_apns(
         {"ios_apns_device_token": device, "ios_app_bundle_id": BUNDLE},
     )
     assert r.status_code == 200, r.text
-    party = await connect_agent(rt, tenant, c.chat_id)
-    await agent_says(rt, tenant, c.chat_id, party, "are you there?")
+    seat = await connect_agent(client, rt, tenant, c.chat_id)
+    await seat.say("are you there?")
+    await rt.db.settle()  # the push follows the commit
     (first,) = apns.delivered
     assert first["topic"] == BUNDLE and first["token"] == device
     assert first["payload"]["aps"]["alert"]["body"] == "are you there?"
     assert first["payload"]["chat_id"] == c.chat_id
     # a long message is shortened to fit the 4 KB payload
-    await agent_says(rt, tenant, c.chat_id, party, "é" * 3000)
+    await seat.say("é" * 3000)
+    await rt.db.settle()  # the push follows the commit
     assert len(apns.delivered) == 2 and not apns.refused
     assert apns.delivered[1]["payload"]["aps"]["alert"]["body"].startswith("éé")
     # the device is gone: APNs answers 410, the token is removed
     apns.unregistered.add(device)
-    await agent_says(rt, tenant, c.chat_id, party, "hello?")
+    await seat.say("hello?")
+    await rt.db.settle()  # the push follows the commit
     assert apns.refused == [(410, "Unregistered")]
     assert await subscription(rt, c.chat_id) is None
-    await agent_says(rt, tenant, c.chat_id, party, "still there?")
+    await seat.say("still there?")
+    await rt.db.settle()  # the push follows the commit
     assert len(apns.refused) == 1  # not tried again
 
 
@@ -127,11 +131,13 @@ async def test_apns_refusals_keep_the_subscription(
         f"/chats/{c.chat_id}/notifications",
         {"ios_apns_device_token": device, "ios_app_bundle_id": "com.other.app"},
     )
-    party = await connect_agent(rt, tenant, c.chat_id)
-    await agent_says(rt, tenant, c.chat_id, party, "hi")
+    seat = await connect_agent(client, rt, tenant, c.chat_id)
+    await seat.say("hi")
+    await rt.db.settle()  # the push follows the commit
     assert apns.refused == [(403, "InvalidProviderToken")]
     await update_settings(rt, domain=tenant.domain, changes={"push_apns_team_id": TEAM})
-    await agent_says(rt, tenant, c.chat_id, party, "hi again")
+    await seat.say("hi again")
+    await rt.db.settle()  # the push follows the commit
     assert apns.refused[-1] == (400, "TopicDisallowed")
     assert not apns.delivered
     assert await subscription(rt, c.chat_id) is not None
@@ -156,9 +162,11 @@ async def test_fcm(
     c = Customer(client, tenant)
     await c.start()
     await c.post(f"/chats/{c.chat_id}/notifications", {"android_firebase_device_token": device})
-    party = await connect_agent(rt, tenant, c.chat_id)
-    await agent_says(rt, tenant, c.chat_id, party, "your order shipped")
-    await agent_says(rt, tenant, c.chat_id, party, "tracking: 123")
+    seat = await connect_agent(client, rt, tenant, c.chat_id)
+    await seat.say("your order shipped")
+    await rt.db.settle()  # the push follows the commit
+    await seat.say("tracking: 123")
+    await rt.db.settle()  # the push follows the commit
     assert [m["notification"]["body"] for m in fcm.delivered] == [
         "your order shipped",
         "tracking: 123",
@@ -167,7 +175,8 @@ async def test_fcm(
     assert fcm.delivered[0]["android"] == {"priority": "high"}
     assert fcm.grants == 1  # the access token is reused until it expires
     fcm.unregistered.add(device)
-    await agent_says(rt, tenant, c.chat_id, party, "hello?")
+    await seat.say("hello?")
+    await rt.db.settle()  # the push follows the commit
     assert fcm.refused == [(404, "UNREGISTERED")]
     assert await subscription(rt, c.chat_id) is None
 
@@ -191,8 +200,9 @@ async def test_fcm_with_a_key_google_does_not_know(
     c = Customer(client, tenant)
     await c.start()
     await c.post(f"/chats/{c.chat_id}/notifications", {"ios_firebase_device_token": "fcm-2"})
-    party = await connect_agent(rt, tenant, c.chat_id)
-    seq = await agent_says(rt, tenant, c.chat_id, party, "hi")
+    seat = await connect_agent(client, rt, tenant, c.chat_id)
+    seq = await seat.say("hi")
+    await rt.db.settle()  # the push follows the commit
     assert seq > 0  # the message itself is unaffected
     assert not fcm.delivered and fcm.grants == 0
     assert await subscription(rt, c.chat_id) is not None

@@ -1,18 +1,19 @@
-"""Every change to an agent session: login, logout, state, capacity claims, events.
+"""Every change to an agent session: login, state, capacity claims, events.
 
 The agent's ``AgentSession`` row is the lock for everything that changes its load or its
-event queue (``SELECT ... FOR UPDATE``; SQLite serialises writers with ``BEGIN
-IMMEDIATE``), so claims are exact across any number of server processes. Each public
-action commits, then publishes ``agent:<user_id>`` (wakes the agent's realtime channel)
-and, when the agent may have become available, ``routing:<tenant_id>`` (wakes routing).
+event queue (``SELECT ... FOR UPDATE``; SQLite serialises writers), so claims are exact
+across any number of server processes.
 
-The ``*_in`` helpers run inside a caller's write transaction on a row locked with
-``lock_agent``; the interactions domain builds offers and wrap-up on them.
+The ``*_in`` primitives run inside the caller's write transaction on a row locked with
+``lock_agent``; they queue their wake-ups with ``after_commit``: ``agent:<user_id>``
+(the agent's realtime channel) whenever an event is queued for the agent, and
+``routing:<tenant_id>`` whenever the agent may have become available. The
+interactions domain builds offers, answers, ends and logouts on them; the operations
+here (login, state, the dialer's claims) touch only the agent.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,7 +34,8 @@ from switchboard.agents.models import (
     AgentSession,
     AgentStateChange,
 )
-from switchboard.core.db import utcnow
+from switchboard.chats.log import routing_topic
+from switchboard.core.db import after_commit, utcnow
 from switchboard.core.errors import Conflict, Forbidden, Invalid, NotFound
 from switchboard.core.runtime import Runtime
 from switchboard.services.models import NotReadyReason, Skill
@@ -46,11 +48,6 @@ SLOTS = {"chat": "chat", "voice": "voice", "outbound": "voice", "email": "email"
 
 def agent_topic(user_id: str) -> str:
     return f"agent:{user_id}"
-
-
-def routing_topic(tenant_id: str) -> str:
-    """The same topic the chat engine publishes when a chat enters ``queued``."""
-    return f"routing:{tenant_id}"
 
 
 def slot_of(media: str) -> str:
@@ -115,40 +112,42 @@ async def lock_agent(
     return (await s.execute(stmt)).scalar_one_or_none()
 
 
-async def ensure_agent(rt: Runtime, tenant_id: str, user_id: str) -> None:
-    """Create the agent's session row (logged out) if it does not exist yet."""
-    async with rt.db.read() as s:
-        exists = await s.get(AgentSession, user_id)
-        if exists is not None:
-            if exists.tenant_id != tenant_id:
-                raise NotFound("Agent not found")
-            return
-        user = await s.get(User, user_id)
-        if user is None or user.tenant_id != tenant_id:
-            raise NotFound("Agent not found")
-    now = utcnow()
-    with contextlib.suppress(IntegrityError):  # created concurrently: fine
-        async with rt.db.write() as s:
-            if await s.get(AgentSession, user_id) is None:
-                s.add(
-                    AgentSession(
-                        user_id=user_id,
-                        tenant_id=tenant_id,
-                        state=LOGGED_OUT,
-                        presence=NOT_READY,
-                        state_since=now,
-                        idle_since=now,
-                        last_seq=0,
-                        updated_at=now,
-                    )
-                )
+async def ensure_agent_in(
+    s: AsyncSession, tenant_id: str, user_id: str, *, now: datetime
+) -> AgentSession:
+    """The agent's session row, locked; created (logged out) if it does not exist yet.
+    A concurrent creation makes the caller's transaction fail with IntegrityError: the
+    caller retries the whole operation."""
+    agent = await lock_agent(s, tenant_id, user_id)
+    if agent is not None:
+        return agent
+    user = await s.get(User, user_id)
+    if user is None or user.tenant_id != tenant_id:
+        raise NotFound("Agent not found")
+    if await s.get(AgentSession, user_id) is not None:
+        raise NotFound("Agent not found")  # the id belongs to another tenant's agent
+    agent = AgentSession(
+        user_id=user_id,
+        tenant_id=tenant_id,
+        state=LOGGED_OUT,
+        presence=NOT_READY,
+        state_since=now,
+        idle_since=now,
+        last_seq=0,
+        updated_at=now,
+    )
+    s.add(agent)
+    await s.flush()
+    return agent
 
 
 def queue_event(
     s: AsyncSession, agent: AgentSession, type_: str, payload: Mapping[str, Any]
 ) -> int:
-    """Append an event to the agent's realtime queue (``agent`` must be locked)."""
+    """Append an event to the agent's realtime queue (``agent`` must be locked); the
+    agent's channel is woken after the commit."""
     agent.last_seq += 1
+    after_commit(s, agent_topic(agent.user_id), str(agent.last_seq))
     s.add(
         AgentEvent(
             tenant_id=agent.tenant_id,
@@ -288,6 +287,8 @@ async def release_in(
         if not any(r.active or r.wrapup for r in loads.values()):
             agent.idle_since = max(agent.idle_since, now)
     await refresh_state_in(s, agent, now=now, loads=loads.values())
+    if not wrap_up and is_routable(agent):
+        after_commit(s, routing_topic(agent.tenant_id), "agent")
 
 
 async def set_presence_in(
@@ -308,6 +309,8 @@ async def set_presence_in(
     await refresh_state_in(
         s, agent, now=now, force_event=presence_changed, prev_reason=prev, reason_changed=True
     )
+    if is_routable(agent):
+        after_commit(s, routing_topic(agent.tenant_id), "agent")
 
 
 # ---- public actions -----------------------------------------------------------------
@@ -336,12 +339,6 @@ def _status(agent: AgentSession) -> AgentStatus:
     )
 
 
-async def _publish(rt: Runtime, tenant_id: str, user_id: str, *, routing: bool) -> None:
-    await rt.bus.publish(agent_topic(user_id), "")
-    if routing:
-        await rt.bus.publish(routing_topic(tenant_id), "agent")
-
-
 async def _check_reason(s: AsyncSession, tenant_id: str, reason: str | None) -> None:
     if reason is None:
         return
@@ -367,16 +364,29 @@ async def start_session(
     """Log the agent in (idempotent: a second desktop joins the same session)."""
     if state not in (READY, NOT_READY):
         raise Invalid("The initial state must be ready or not_ready")
-    await ensure_agent(rt, tenant_id, user_id)
+    for attempt in range(3):
+        try:
+            return await _start_session(
+                rt, tenant_id=tenant_id, user_id=user_id, state=state, reason=reason
+            )
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _start_session(
+    rt: Runtime, *, tenant_id: str, user_id: str, state: str, reason: str | None
+) -> AgentStatus:
     now = utcnow()
     async with rt.db.write() as s:
         await _check_reason(s, tenant_id, reason)
-        agent = await lock_agent(s, tenant_id, user_id)
         user = await s.get(User, user_id)
-        if agent is None or user is None:
+        if user is None or user.tenant_id != tenant_id:
             raise NotFound("Agent not found")
         if Privilege.HANDLE_INTERACTIONS not in user.privileges:
             raise Forbidden("Privilege required: " + Privilege.HANDLE_INTERACTIONS)
+        agent = await ensure_agent_in(s, tenant_id, user_id, now=now)
         await _apply_capacities(s, agent, user)
         first = agent.login_at is None
         if first:
@@ -386,33 +396,25 @@ async def start_session(
             agent.reason = reason if state == NOT_READY else None
             agent.idle_since = now
         await refresh_state_in(s, agent, now=now, force_event=not first)
-        status = _status(agent)
-    await _publish(rt, tenant_id, user_id, routing=status.state == READY)
-    return status
+        if is_routable(agent):
+            after_commit(s, routing_topic(tenant_id), "agent")
+        return _status(agent)
 
 
-async def end_session(rt: Runtime, *, tenant_id: str, user_id: str) -> AgentStatus:
-    """Log the agent out. Refused (409) while interactions are connected or in
-    after-call work; pending offers are withdrawn and their chats re-queued first."""
-    from switchboard.interactions.actions import withdraw_offers
-
-    await withdraw_offers(rt, tenant_id=tenant_id, user_id=user_id, reason="logout")
-    now = utcnow()
-    async with rt.db.write() as s:
-        agent = await lock_agent(s, tenant_id, user_id)
-        if agent is None or agent.login_at is None:
-            raise Conflict("Agent is not logged in")
-        loads = await loads_of(s, user_id)
-        if any(r.active or r.wrapup for r in loads.values()):
-            raise Conflict("Finish, transfer or wrap up your interactions before logging out")
-        agent.login_at = None
-        agent.logout_at = now
-        agent.presence = NOT_READY
-        agent.reason = None
-        await refresh_state_in(s, agent, now=now, force_event=True)
-        status = _status(agent)
-    await _publish(rt, tenant_id, user_id, routing=False)
-    return status
+async def end_session_in(s: AsyncSession, agent: AgentSession, *, now: datetime) -> AgentStatus:
+    """Log the (locked) agent out. 409 while interactions are connected or in after-call
+    work; the caller withdraws pending offers first."""
+    if agent.login_at is None:
+        raise Conflict("Agent is not logged in")
+    loads = await loads_of(s, agent.user_id)
+    if any(r.active or r.wrapup for r in loads.values()):
+        raise Conflict("Finish, transfer or wrap up your interactions before logging out")
+    agent.login_at = None
+    agent.logout_at = now
+    agent.presence = NOT_READY
+    agent.reason = None
+    await refresh_state_in(s, agent, now=now, force_event=True, loads=loads.values())
+    return _status(agent)
 
 
 async def set_state(
@@ -426,11 +428,9 @@ async def set_state(
 ) -> AgentStatus:
     """The agent chooses ``ready`` or ``not_ready`` (with an optional reason from the
     tenant's list). While busy or in after-call work the choice becomes the next state.
-    ``logged_out`` logs the agent out."""
-    if state == LOGGED_OUT:
-        return await end_session(rt, tenant_id=tenant_id, user_id=user_id)
+    (Logging out withdraws offers: ``interactions.actions.logout``.)"""
     if state not in (READY, NOT_READY):
-        raise Invalid("state must be ready, not_ready or logged_out")
+        raise Invalid("state must be ready or not_ready")
     if state == READY and reason is not None:
         raise Invalid("Only not_ready takes a reason")
     now = utcnow()
@@ -445,9 +445,7 @@ async def set_state(
             if user is not None:
                 await _apply_capacities(s, agent, user)
         await set_presence_in(s, agent, state, reason, now=now)
-        status = _status(agent)
-    await _publish(rt, tenant_id, user_id, routing=state == READY)
-    return status
+        return _status(agent)
 
 
 async def notify_agent(
@@ -459,14 +457,15 @@ async def notify_agent(
     if not isinstance(type_, str) or not type_:
         raise Invalid("An agent event needs a string 'type'")
     payload = {k: v for k, v in event.items() if k != "type"}
-    await ensure_agent(rt, tenant_id, user_id)
-    async with rt.db.write() as s:
-        agent = await lock_agent(s, tenant_id, user_id)
-        if agent is None:
-            raise NotFound("Agent not found")
-        seq = queue_event(s, agent, type_, payload)
-    await rt.bus.publish(agent_topic(user_id), str(seq))
-    return seq
+    for attempt in range(3):
+        try:
+            async with rt.db.write() as s:
+                agent = await ensure_agent_in(s, tenant_id, user_id, now=utcnow())
+                return queue_event(s, agent, type_, payload)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def _skill_levels(
@@ -534,11 +533,11 @@ async def claim_agent(
                 if not has_room((await loads_of(s, uid)).get(slot)):
                     continue
                 await reserve_in(s, agent, slot, now=now)
+                after_commit(s, agent_topic(uid), "")
                 break
             else:
                 uid = ""
         if uid:
-            await _publish(rt, tenant_id, uid, routing=False)
             return uid
     return None
 
@@ -554,7 +553,7 @@ async def release_agent(
         if agent is None:
             raise NotFound("Agent not found")
         await release_in(s, agent, slot, wrap_up=wrap_up)
-    await _publish(rt, tenant_id, user_id, routing=not wrap_up)
+        after_commit(s, agent_topic(user_id), "")
 
 
 async def finish_wrap_up(rt: Runtime, *, tenant_id: str, user_id: str, media: str) -> None:
@@ -565,4 +564,4 @@ async def finish_wrap_up(rt: Runtime, *, tenant_id: str, user_id: str, media: st
         if agent is None:
             raise NotFound("Agent not found")
         await release_in(s, agent, slot, from_wrapup=True)
-    await _publish(rt, tenant_id, user_id, routing=True)
+        after_commit(s, agent_topic(user_id), "")

@@ -1,33 +1,42 @@
-"""The agent's realtime channel: the agent's own event queue plus the customer events of
-every chat the agent takes part in, merged, with one resume cursor.
+"""The agent's realtime channel: the agent's own event queue plus the events of every
+chat the agent takes part in, merged, with one resume cursor.
 
 The cursor is an opaque string (today ``a<seq>`` then ``.c<chat_id>:<seq>`` per followed
 chat). Every frame carries the cursor *after* that frame; a desktop that reconnects with
 the last cursor it processed receives exactly the frames it has not seen (none twice,
 none lost), because both logs are durable and numbered under row locks.
+
+Reading is cheap on the hot path: a wake-up by one chat (``chat:<id>``) reads that
+chat's new events only (one indexed query); the agent's own queue and the set of chats
+it follows are re-read when ``agent:<user>`` wakes it (every change of that set queues
+an agent event: offers, answers, ends, transfers).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, and_, or_, select
+from sqlalchemy.engine import Connection
 
+from switchboard.agents.actions import agent_topic
 from switchboard.agents.models import AgentEvent, AgentSession
-from switchboard.chats.models import ChatSession
+from switchboard.chats.events import render
+from switchboard.chats.log import CHATS, EVENTS, chat_topic
 from switchboard.core.db import utcnow
 from switchboard.core.errors import Invalid
 from switchboard.core.runtime import Runtime
-from switchboard.interactions import chatops
 from switchboard.interactions.models import HOLDING_PHASES, Interaction, InteractionStep
 
 # finished chats stay followed this long, for a desktop that was away when they ended
 LINGER = timedelta(minutes=10)
 _CHAT = re.compile(r"^c([0-9A-Za-z-]{1,64}):(\d{1,12})$")
+_AGENT_EVENTS = cast(Table, AgentEvent.__table__)
+_STEPS = cast(Table, InteractionStep.__table__)
+_INTERACTIONS = cast(Table, Interaction.__table__)
 
 
 @dataclass
@@ -44,6 +53,8 @@ class Cursor:
     def decode(cls, raw: str) -> Cursor:
         parts = raw.strip().split(".")
         if not parts or not parts[0].startswith("a") or not parts[0][1:].isdigit():
+            raise Invalid("Invalid cursor")
+        if len(parts[0]) > 13 or len(parts) > 1000:
             raise Invalid("Invalid cursor")
         cursor = cls(int(parts[0][1:]))
         for p in parts[1:]:
@@ -62,109 +73,189 @@ class Followed:
     holding: bool
 
 
-async def followed_chats(
-    s: AsyncSession, tenant_id: str, user_id: str, known: set[str]
+def _followed(
+    conn: Connection, tenant_id: str, user_id: str, known: set[str], cutoff: datetime
 ) -> dict[str, Followed]:
     """Chats the agent takes part in now, plus recently finished ones in ``known``."""
-    cutoff = utcnow() - LINGER
-    stmt = (
-        select(InteractionStep, Interaction.chat_id)
-        .join(Interaction, Interaction.id == InteractionStep.interaction_id)
+    rows = conn.execute(
+        select(
+            _STEPS.c.interaction_id,
+            _STEPS.c.phase,
+            _STEPS.c.start_seq,
+            _INTERACTIONS.c.chat_id,
+        )
+        .join(_INTERACTIONS, _INTERACTIONS.c.id == _STEPS.c.interaction_id)
         .where(
-            InteractionStep.tenant_id == tenant_id,
-            InteractionStep.user_id == user_id,
+            _STEPS.c.tenant_id == tenant_id,
+            _STEPS.c.user_id == user_id,
             or_(
-                InteractionStep.phase.in_(HOLDING_PHASES),
-                InteractionStep.ended_at >= cutoff,
-                InteractionStep.completed_at >= cutoff,
+                _STEPS.c.phase.in_(HOLDING_PHASES),
+                _STEPS.c.ended_at >= cutoff,
+                _STEPS.c.completed_at >= cutoff,
             ),
         )
-        .order_by(InteractionStep.offered_at)
+        .order_by(_STEPS.c.offered_at)
     )
     out: dict[str, Followed] = {}
-    for step, chat_id in (await s.execute(stmt)).all():
+    for interaction_id, phase, start_seq, chat_id in rows:
         if not chat_id:
             continue
-        holding = step.phase in HOLDING_PHASES
+        holding = phase in HOLDING_PHASES
         if not holding and chat_id not in known and chat_id not in out:
             continue
         prev = out.get(chat_id)
-        start = step.start_seq if prev is None else min(prev.start_seq, step.start_seq)
+        start = start_seq if prev is None else min(prev.start_seq, start_seq)
         out[chat_id] = Followed(
-            chat_id, step.interaction_id, start, holding or (prev is not None and prev.holding)
+            chat_id, interaction_id, start, holding or (prev is not None and prev.holding)
         )
     return out
 
 
-async def cursor_now(rt: Runtime, *, tenant_id: str, user_id: str) -> Cursor:
-    """A cursor at the present: what happens from now on."""
-    async with rt.db.read() as s:
-        agent = await s.get(AgentSession, user_id)
-        cursor = Cursor(agent.last_seq if agent is not None else 0)
-        followed = await followed_chats(s, tenant_id, user_id, set())
-        if followed:
-            rows = await s.execute(
-                select(ChatSession.id, ChatSession.last_seq).where(
-                    ChatSession.id.in_(list(followed))
-                )
-            )
-            cursor.chats = {cid: seq for cid, seq in rows.all()}
-    return cursor
+def _chat_events(
+    conn: Connection, after: dict[str, int], limit: int
+) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+    """Events of several chats after their cursors, in one query: chat id -> (seq,
+    event as the customer's client sees it)."""
+    out: dict[str, list[tuple[int, dict[str, Any]]]] = {cid: [] for cid in after}
+    if not after:
+        return out
+    if len(after) == 1:
+        ((cid, seq),) = after.items()
+        cond = and_(EVENTS.c.chat_id == cid, EVENTS.c.seq > seq)
+    else:
+        cond = or_(*(and_(EVENTS.c.chat_id == c, EVENTS.c.seq > s) for c, s in after.items()))
+    rows = conn.execute(
+        select(
+            EVENTS.c.chat_id,
+            EVENTS.c.seq,
+            EVENTS.c.payload,
+            EVENTS.c.party_id,
+            EVENTS.c.created_at,
+        )
+        .where(cond)
+        .order_by(EVENTS.c.chat_id, EVENTS.c.seq)
+        .limit(limit)
+    )
+    for row in rows:
+        out[row.chat_id].append((row.seq, render(row, row.chat_id)))
+    return out
 
 
-async def collect(
-    rt: Runtime, *, tenant_id: str, user_id: str, cursor: Cursor, limit: int = 200
-) -> tuple[list[dict[str, Any]], Cursor, list[str]]:
-    """Frames after ``cursor`` (at most about ``limit``), the cursor after them, and the
-    chats to listen to."""
+def _collect(
+    conn: Connection,
+    tenant_id: str,
+    user_id: str,
+    cursor: Cursor,
+    limit: int,
+    only: list[str] | None,
+    cutoff: datetime,
+) -> tuple[list[dict[str, Any]], Cursor, dict[str, Followed] | None]:
     frames: list[dict[str, Any]] = []
     cur = Cursor(cursor.agent_seq, dict(cursor.chats))
-    async with rt.db.read() as s:
-        events = (
-            (
-                await s.execute(
-                    select(AgentEvent)
-                    .where(AgentEvent.user_id == user_id, AgentEvent.seq > cur.agent_seq)
-                    .order_by(AgentEvent.seq)
-                    .limit(limit)
-                )
+    followed: dict[str, Followed] | None = None
+    if only is None:
+        for ev in conn.execute(
+            select(
+                _AGENT_EVENTS.c.seq,
+                _AGENT_EVENTS.c.type,
+                _AGENT_EVENTS.c.payload,
+                _AGENT_EVENTS.c.created_at,
             )
-            .scalars()
-            .all()
-        )
-        for ev in events:
+            .where(_AGENT_EVENTS.c.user_id == user_id, _AGENT_EVENTS.c.seq > cur.agent_seq)
+            .order_by(_AGENT_EVENTS.c.seq)
+            .limit(limit)
+        ):
             cur.agent_seq = ev.seq
             frame: dict[str, Any] = {"type": ev.type, "seq": ev.seq, **(ev.payload or {})}
             frame["at"] = ev.created_at.isoformat()
             frame["cursor"] = cur.encode()
             frames.append(frame)
-        followed = await followed_chats(s, tenant_id, user_id, set(cur.chats))
+        followed = _followed(conn, tenant_id, user_id, set(cur.chats), cutoff)
         cur.chats = {cid: cur.chats.get(cid, f.start_seq) for cid, f in followed.items()}
-        batches = await chatops.events_after_many(session=s, after=dict(cur.chats), limit=limit)
-        truncated = sum(len(b) for b in batches.values()) >= limit
-        for chat_id, f in followed.items():
-            batch = batches[chat_id]
-            for seq, event in batch:
-                cur.chats[chat_id] = seq
-                frames.append(
-                    {
-                        "type": "chat_event",
-                        "interaction_id": f.interaction_id,
-                        "chat_id": chat_id,
-                        "chat_seq": seq,
-                        "event": event,
-                        "cursor": cur.encode(),
-                    }
-                )
+        wanted = dict(cur.chats)
+    else:
+        wanted = {cid: cur.chats[cid] for cid in only if cid in cur.chats}
+    batches = _chat_events(conn, wanted, limit)
+    truncated = sum(len(b) for b in batches.values()) >= limit
+    for chat_id, batch in batches.items():
+        for seq, event in batch:
+            cur.chats[chat_id] = seq
+            frames.append(
+                {
+                    "type": "chat_event",
+                    "chat_id": chat_id,
+                    "chat_seq": seq,
+                    "event": event,
+                    "cursor": cur.encode(),
+                }
+            )
+        if followed is not None:
+            f = followed[chat_id]
             if not batch and not f.holding and not truncated:
                 # finished and fully delivered: stop following it
                 del cur.chats[chat_id]
-    listen = [cid for cid, f in followed.items() if f.holding or cid in cur.chats]
-    return frames, cur, listen
+    return frames, cur, followed
 
 
-def ends_chat(event: dict[str, Any]) -> bool:
-    name = event.get("event")
-    if name in ("chat_session_ended", "chat_session_end", "chat_session_inactivity_timeout"):
-        return True
-    return name == "chat_session_status" and event.get("state") in ("completed", "failed")
+@dataclass
+class Stream:
+    """One reader of an agent's channel (a WebSocket or a long poll)."""
+
+    rt: Runtime
+    tenant_id: str
+    user_id: str
+    cursor: Cursor
+    interactions: dict[str, str] = field(default_factory=dict)
+    holding: set[str] = field(default_factory=set)
+    limit: int = 200
+
+    @property
+    def topics(self) -> list[str]:
+        """The agent's own topic and those of the chats it follows."""
+        return [agent_topic(self.user_id)] + [chat_topic(c) for c in sorted(self.cursor.chats)]
+
+    async def read(self, only: list[str] | None = None) -> list[dict[str, Any]]:
+        """Frames after the cursor: everything, or (``only``) the new events of those
+        followed chats. Moves the cursor."""
+        frames, cur, followed = await self.rt.db.run_read(
+            _collect,
+            self.tenant_id,
+            self.user_id,
+            self.cursor,
+            self.limit,
+            only,
+            utcnow() - LINGER,
+        )
+        if followed is not None:
+            self.interactions = {cid: f.interaction_id for cid, f in followed.items()}
+            self.holding = {cid for cid, f in followed.items() if f.holding}
+        for frame in frames:
+            if frame["type"] == "chat_event":
+                frame["interaction_id"] = self.interactions.get(frame["chat_id"], "")
+        self.cursor = cur
+        return frames
+
+
+def _now_cursor(conn: Connection, tenant_id: str, user_id: str, cutoff: datetime) -> Cursor:
+    agent = conn.execute(
+        select(cast(Table, AgentSession.__table__).c.last_seq).where(
+            cast(Table, AgentSession.__table__).c.user_id == user_id
+        )
+    ).first()
+    cursor = Cursor(agent.last_seq if agent is not None else 0)
+    followed = _followed(conn, tenant_id, user_id, set(), cutoff)
+    if followed:
+        rows = conn.execute(
+            select(CHATS.c.id, CHATS.c.last_seq).where(CHATS.c.id.in_(list(followed)))
+        )
+        cursor.chats = {cid: seq for cid, seq in rows}
+    return cursor
+
+
+async def cursor_now(rt: Runtime, *, tenant_id: str, user_id: str) -> Cursor:
+    """A cursor at the present: what happens from now on."""
+    return await rt.db.run_read(_now_cursor, tenant_id, user_id, utcnow() - LINGER)
+
+
+def chat_of_topic(topic: str) -> str | None:
+    return topic[5:] if topic.startswith("chat:") else None

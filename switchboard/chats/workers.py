@@ -1,9 +1,12 @@
-"""The chat engine's timers, one task per server process.
+"""The chat timers, one task per server process.
 
-Every ``worker_interval_seconds``: fire due inactivity warnings and timeouts, end chats
-whose client stopped polling (``actions.fire_timers`` claims rows with row locks, so
-N processes never fire a timer twice), and purge relayed signaling events older than
-``signaling_ttl_seconds`` (they never belong to a transcript).
+It sleeps until the nearest timer of any chat (an inactivity warning or timeout, or the
+moment a customer who stopped polling counts as gone), or until this process sets an
+earlier one (``alarm(rt, "chat-timers").hint``), then fires what is due
+(``interactions.actions.fire_chat_timers``: each chat in its own transaction, claimed
+with ``SKIP LOCKED`` so N processes never fire a timer twice). Every few minutes it
+also purges relayed signaling older than ``chat_signaling_ttl_seconds`` (it never
+belongs to a transcript) and forgets the presence of ended chats.
 """
 
 from __future__ import annotations
@@ -14,20 +17,24 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
-from switchboard.chats import actions
 from switchboard.chats import events as ev
-from switchboard.chats.config import chat_settings
+from switchboard.chats.log import TIMERS_TOPIC
 from switchboard.chats.models import ChatEvent
+from switchboard.core import clock, metrics
+from switchboard.core.alarms import alarm
 from switchboard.core.db import utcnow
 from switchboard.core.runtime import Runtime
+from switchboard.interactions.actions import fire_chat_timers, next_timer_in
 
 log = logging.getLogger(__name__)
 
-PURGE_EVERY = 60
+PURGE_EVERY = 300.0
+# timers are fired in batches: a due time this close to the next counts as due with it
+COALESCE_SECONDS = 0.25
 
 
 async def purge_signaling(rt: Runtime) -> None:
-    cutoff = utcnow() - timedelta(seconds=chat_settings(rt).signaling_ttl_seconds)
+    cutoff = utcnow() - timedelta(seconds=rt.settings.chat_signaling_ttl_seconds)
     async with rt.db.write() as s:
         await s.execute(
             delete(ChatEvent).where(
@@ -37,17 +44,29 @@ async def purge_signaling(rt: Runtime) -> None:
 
 
 async def run(rt: Runtime) -> None:
-    cfg = chat_settings(rt)
-    ticks = 0
+    wake = alarm(rt, "chat-timers")
+    next_purge = clock.epoch() + PURGE_EVERY
     while True:
         try:
-            while await actions.fire_timers(rt) >= 100:
-                await asyncio.sleep(0)  # a backlog: keep going
-            if ticks % max(int(PURGE_EVERY / max(cfg.worker_interval_seconds, 0.01)), 1) == 0:
-                await purge_signaling(rt)
+            async with rt.bus.listen([TIMERS_TOPIC]) as waiter:
+                while True:
+                    waiter.drain()
+                    async with metrics.loop_iteration("chat-timers"):
+                        while await fire_chat_timers(rt) >= 200:
+                            await asyncio.sleep(0)  # a backlog: keep going
+                        if clock.epoch() >= next_purge:
+                            await purge_signaling(rt)
+                            next_purge = clock.epoch() + PURGE_EVERY
+                        seconds = await next_timer_in(rt)
+                    due = next_purge
+                    if seconds is not None:
+                        due = min(due, clock.epoch() + seconds + COALESCE_SECONDS)
+                    # new timers arrive in bursts (every new chat has one): look at most
+                    # a few times a second
+                    await asyncio.sleep(COALESCE_SECONDS)
+                    await wake.sleep(due, waiter=waiter)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("chat timers failed; retrying")
-        ticks += 1
-        await asyncio.sleep(cfg.worker_interval_seconds)
+            await asyncio.sleep(1.0)

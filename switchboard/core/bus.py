@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
+from switchboard.core import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -47,14 +49,17 @@ class Waiter:
             self._event.clear()
 
     def drain(self) -> list[str]:
+        """What woke the waiter since the last drain (payloads); re-arms it."""
         out, self.payloads = self.payloads, []
         self.pairs = []
+        self._event.clear()
         return out
 
     def drain_pairs(self) -> list[tuple[str, str]]:
-        """What woke the waiter since the last drain: (topic, payload) pairs."""
+        """What woke the waiter since the last drain: (topic, payload) pairs; re-arms it."""
         out, self.pairs = self.pairs, []
         self.payloads = []
+        self._event.clear()
         return out
 
 
@@ -65,11 +70,29 @@ class Bus(Protocol):
     async def publish(self, topic: str, payload: str = "") -> None: ...
     async def publish_many(self, items: list[tuple[str, str]]) -> None: ...
     def listen(self, topics: Iterable[str]) -> Any: ...
+    def tap(self, prefix: str, tap: Tap) -> None: ...
+
+
+class Tap(Protocol):
+    """Sees every message delivered in this process (whoever published it)."""
+
+    def seen(self, topic: str, payload: str) -> None: ...
+
+    def reset(self) -> None:
+        """Messages may have been lost (a reconnect): forget what was derived from them."""
 
 
 class _LocalFanout:
     def __init__(self) -> None:
         self._waiters: dict[str, set[Waiter]] = defaultdict(set)
+        self._taps: list[tuple[str, Tap]] = []
+
+    def tap(self, prefix: str, tap: Tap) -> None:
+        self._taps.append((prefix, tap))
+
+    def reset(self) -> None:
+        for _prefix, tap in self._taps:
+            tap.reset()
 
     def add(self, topics: list[str], waiter: Waiter) -> None:
         for t in topics:
@@ -84,8 +107,13 @@ class _LocalFanout:
                     del self._waiters[t]
 
     def deliver(self, topic: str, payload: str) -> None:
-        for w in list(self._waiters.get(topic, ())):
-            w.wake(payload, topic)
+        for prefix, tap in self._taps:
+            if topic.startswith(prefix):
+                tap.seen(topic, payload)
+        waiters = self._waiters.get(topic)
+        if waiters:
+            for w in list(waiters):
+                w.wake(payload, topic)
 
     def topics(self) -> list[str]:
         return list(self._waiters)
@@ -106,10 +134,15 @@ class InProcessBus:
     async def ping(self) -> bool:
         return True
 
+    def tap(self, prefix: str, tap: Tap) -> None:
+        self._fanout.tap(prefix, tap)
+
     async def publish(self, topic: str, payload: str = "") -> None:
+        metrics.bus_published(1)
         self._fanout.deliver(topic, payload)
 
     async def publish_many(self, items: list[tuple[str, str]]) -> None:
+        metrics.bus_published(len(items))
         for topic, payload in items:
             self._fanout.deliver(topic, payload)
 
@@ -173,6 +206,7 @@ class RedisBus:
                 self._recovered()
                 backoff = 0.5
                 # Wake everyone after a (re)connect: something may have been missed.
+                self._fanout.reset()
                 for topic in self._fanout.topics():
                     self._fanout.deliver(topic, "")
                 async for message in pubsub.listen():
@@ -194,6 +228,14 @@ class RedisBus:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
+    def tap(self, prefix: str, tap: Tap) -> None:
+        self._fanout.tap(prefix, tap)
+
+    @property
+    def redis(self) -> Any:
+        """The client (for bookkeeping that needs no durability: leases, presence)."""
+        return self._redis
+
     async def ping(self) -> bool:
         try:
             async with asyncio.timeout(2):
@@ -207,6 +249,7 @@ class RedisBus:
     async def publish_many(self, items: list[tuple[str, str]]) -> None:
         if not items:
             return
+        metrics.bus_published(len(items))
         try:
             if len(items) == 1:
                 topic, payload = items[0]

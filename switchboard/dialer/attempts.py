@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.agents.actions import agent_topic, lock_agent, queue_event, release_in
 from switchboard.campaigns.models import Campaign
+from switchboard.chats.log import routing_topic
 from switchboard.core.db import after_commit, utcnow
 from switchboard.core.runtime import Runtime
 from switchboard.dnc import phones
@@ -40,12 +41,6 @@ SYSTEM_DISPOSITIONS = {
 }
 # the campaign's retryMinutes key of each outcome (a machine is retried as no answer)
 RETRY_KEY = {"machine": "no_answer"}
-
-
-def routing_topic(tenant_id: str) -> str:
-    """The agents' wake-up of routing and the dialer when an agent may be available
-    (the same topic as the agents domain's ``routing_topic``)."""
-    return f"routing:{tenant_id}"
 
 
 def now(rt: Runtime) -> datetime:

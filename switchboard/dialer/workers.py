@@ -1,6 +1,7 @@
 """The dialer's background task (one per server process; processes coordinate through
 row locks). It ticks when woken (a campaign started, records added, an agent became
-available) and at least every ``dialer_poll_seconds``."""
+available) and, while a campaign runs, at least every ``dialer_poll_seconds`` (records
+fall due, calls ring out). With no campaign running it sleeps until woken."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import logging
 from sqlalchemy import select
 
 from switchboard.campaigns.models import Campaign
+from switchboard.chats.log import ROUTING_TOPIC
+from switchboard.core import metrics
+from switchboard.core.alarms import CAP_SECONDS
 from switchboard.core.runtime import Runtime
-from switchboard.dialer.attempts import routing_topic
 from switchboard.dialer.engine import get_dialer
 
 log = logging.getLogger(__name__)
@@ -19,12 +22,12 @@ log = logging.getLogger(__name__)
 DIALER_TOPIC = "dialer:wake"
 
 
-async def _topics(rt: Runtime) -> list[str]:
+async def _running(rt: Runtime) -> bool:
     async with rt.db.read() as s:
-        rows = await s.execute(
-            select(Campaign.tenant_id).where(Campaign.state == "RUNNING").distinct()
-        )
-        return [DIALER_TOPIC, *(routing_topic(t) for (t,) in rows.all())]
+        row = (
+            await s.execute(select(Campaign.id).where(Campaign.state == "RUNNING").limit(1))
+        ).first()
+        return row is not None
 
 
 async def run(rt: Runtime) -> None:
@@ -32,9 +35,12 @@ async def run(rt: Runtime) -> None:
     try:
         while True:
             try:
-                async with rt.bus.listen(await _topics(rt)) as waiter:
-                    await dialer.tick()
-                    await waiter.wait(rt.settings.dialer_poll_seconds)
+                async with rt.bus.listen([DIALER_TOPIC, ROUTING_TOPIC]) as waiter:
+                    async with metrics.loop_iteration("dialer"):
+                        await dialer.tick()
+                        running = await _running(rt)
+                    waiter.drain()
+                    await waiter.wait(rt.settings.dialer_poll_seconds if running else CAP_SECONDS)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -35,6 +35,7 @@ from switchboard.core.runtime import Runtime
 from switchboard.core.security import token_digest
 from switchboard.gms import service
 from switchboard.gms.models import GmsChat
+from switchboard.interactions import actions as interactions
 from switchboard.scenarios.models import HoursOfOperation, ScenarioEntry
 from switchboard.tenants.models import Tenant
 
@@ -104,7 +105,23 @@ async def start(
     initial = ev.clean({"event": ev.MESSAGE, "msg": text}, ev.CLIENT_EVENTS) if text else None
     user_id = secrets.token_hex(8).upper()
     secure_key = secrets.token_hex(16)
-    made = await chat_actions.create_chat(
+    link = GmsChat(
+        tenant_id=tenant.id,
+        app_id=entry.app_id,
+        user_id=user_id,
+        secure_key_digest=token_digest(secure_key),
+        alias=ALIAS,
+        nickname=nickname[:255],
+        service_id=service_id,
+        created_at=utcnow(),
+    )
+
+    async def add_link(s: AsyncSession, chat: ChatSession) -> None:
+        link.chat_id = chat.id
+        s.add(link)
+
+    # the chat, its interaction record and its GMS link: one transaction
+    made = await interactions.request_chat(
         rt,
         tenant_id=tenant.id,
         entry=entry,
@@ -115,27 +132,8 @@ async def start(
         parameters=parameters,
         initial_message=initial,
         poll_abandon_seconds=chat_actions.poll_abandon_seconds_for(rt, tenant.settings),
+        on_created=add_link,
     )
-    link = GmsChat(
-        chat_id=made.chat.id,
-        tenant_id=tenant.id,
-        app_id=entry.app_id,
-        user_id=user_id,
-        secure_key_digest=token_digest(secure_key),
-        alias=ALIAS,
-        nickname=nickname[:255],
-        service_id=service_id,
-        created_at=utcnow(),
-    )
-    try:
-        async with rt.db.write() as s:
-            s.add(link)
-    except BaseException:
-        # nobody could ever reach the chat: end it rather than let it wait for an agent
-        await chat_actions.end_chat(
-            rt, tenant_id=tenant.id, chat_id=made.chat.id, by_party_id=None, reason="error"
-        )
-        raise
     return Started(link, secure_key, made.chat)
 
 
@@ -180,7 +178,7 @@ async def post(rt: Runtime, link: GmsChat, *events: dict[str, Any]) -> None:
     """The customer's events (cleaned here); 409 when the chat has ended."""
     cleaned = [ev.clean(e, ev.CLIENT_EVENTS) for e in events]
     try:
-        await chat_actions.post_client_events(
+        await interactions.customer_events(
             rt,
             tenant_id=link.tenant_id,
             chat_id=link.chat_id,

@@ -1,44 +1,50 @@
-"""Offers, answers, transfers, conferences, the end of chats and after-call work.
+"""The operations that span chats, agents and interaction records, each exactly one
+transaction.
 
-Lock order everywhere: agent rows (by user id) -> the chat row -> step rows. Routing
-claims take the chat and the agent with ``SKIP LOCKED`` so they never wait on each
-other. Each action commits its own transaction, then calls the chat engine (which
-commits and publishes on its own), then publishes ``agent:<user>`` and, when a slot was
-freed or a chat re-queued, ``routing:<tenant>``.
+A chat is created with its interaction record; an offer reserves the agent's slot and
+marks the chat ``connecting``; an answer joins the agent to the chat; a reject, a missed
+offer, a transfer, a conference, a leave, an agent's end, the customer's end or
+disconnect, a timeout and the end of after-call work each change the chat, the agents
+and the record together, or not at all. Wake-ups (``chat:<id>``, ``agent:<user>``,
+``routing:<tenant>``) are queued by the primitives with ``after_commit`` and go out
+only after the commit.
+
+Lock order everywhere: agent rows (sorted by user id) -> the chat row -> the
+interaction -> step rows. An operation that must lock the agents of a chat reads who
+they are first, locks them, locks the chat, and checks the set again under the locks
+(``_Changed`` restarts it when an offer appeared meanwhile). Routing claims take the
+chat and the agent with ``SKIP LOCKED``, so they never wait on anyone.
+
+Two hot operations, an agent's event (``post_event``) and the customer's plain events
+(``customer_events``), are group-committed batch items of plain Core.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, delete, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.agents.actions import (
-    agent_topic,
-    has_room,
-    is_routable,
-    loads_of,
-    lock_agent,
-    queue_event,
-    release_in,
-    reserve_in,
-    routing_topic,
-    set_presence_in,
-)
+from switchboard.agents import actions as agents
 from switchboard.agents.models import NOT_READY, AgentSession
-from switchboard.chats.models import ChatSession
-from switchboard.core.db import new_id, utcnow
-from switchboard.core.errors import Conflict, DomainError, Invalid, NotFound
+from switchboard.auth.models import AccessToken
+from switchboard.chats import actions as chats
+from switchboard.chats import events as ev
+from switchboard.chats import log as chat_log
+from switchboard.chats.models import ACTIVE_STATES, ChatParty, ChatPushSubscription, ChatSession
+from switchboard.chats.presence import presence_of
+from switchboard.core.db import Batched, after_commit, utcnow
+from switchboard.core.errors import Conflict, Invalid, NotFound
 from switchboard.core.runtime import Runtime
-from switchboard.interactions import chatops
+from switchboard.core.security import token_digest
 from switchboard.interactions.models import (
     ABANDONED,
     COMPLETED,
@@ -54,6 +60,7 @@ from switchboard.interactions.models import (
     Interaction,
     InteractionStep,
 )
+from switchboard.scenarios.models import ScenarioEntry
 from switchboard.services.models import Disposition, Service
 from switchboard.tenants.models import Tenant
 from switchboard.users.models import Privilege, User
@@ -62,6 +69,12 @@ log = logging.getLogger(__name__)
 
 SLOT = "chat"
 DEFAULT_ACW_SECONDS = 60
+T = TypeVar("T")
+
+STEPS = cast(Table, InteractionStep.__table__)
+INTERACTIONS = cast(Table, Interaction.__table__)
+PARTIES = cast(Table, ChatParty.__table__)
+PUSH = cast(Table, ChatPushSubscription.__table__)
 
 
 @dataclass(frozen=True)
@@ -73,7 +86,23 @@ class Offer:
     kind: str
 
 
-# ---- helpers -------------------------------------------------------------------------
+class _Changed(Exception):
+    """The agents of a chat changed between reading them and locking them."""
+
+
+async def _retry(op: Callable[[], Awaitable[T]]) -> T:
+    """Run a one-transaction operation again when it lost a race (``_Changed``, or a
+    concurrent insert of the same unique row)."""
+    for attempt in range(5):
+        try:
+            return await op()
+        except (_Changed, IntegrityError):
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+# ---- helpers inside a transaction ---------------------------------------------------------
 
 
 async def tenant_setting(rt: Runtime, s: AsyncSession, tenant_id: str, name: str) -> float:
@@ -97,74 +126,34 @@ async def _acw_seconds(s: AsyncSession, inter: Interaction) -> int:
     return DEFAULT_ACW_SECONDS
 
 
-async def ensure_interaction_in(s: AsyncSession, chat: ChatSession) -> Interaction:
-    inter = (
-        await s.execute(select(Interaction).where(Interaction.chat_id == chat.id))
-    ).scalar_one_or_none()
+def _new_interaction(chat: ChatSession) -> Interaction:
+    return Interaction(
+        tenant_id=chat.tenant_id,
+        media="chat",
+        direction="inbound",
+        chat_id=chat.id,
+        service_id=chat.service_id,
+        client_key=chat.client_key,
+        state=QUEUED,
+        priority=chat.priority,
+        case_id=chat.case_id,
+        offers=0,
+        created_at=chat.created_at,
+        queued_at=chat.queued_at,
+    )
+
+
+async def interaction_of(s: AsyncSession, chat: ChatSession, *, lock: bool = True) -> Interaction:
+    """The chat's record (made in the chat's transaction; older databases may lack it)."""
+    stmt = select(Interaction).where(Interaction.chat_id == chat.id)
+    if lock:
+        stmt = stmt.with_for_update()
+    inter = (await s.execute(stmt)).scalar_one_or_none()
     if inter is None:
-        inter = Interaction(
-            tenant_id=chat.tenant_id,
-            media="chat",
-            direction="inbound",
-            chat_id=chat.id,
-            service_id=chat.service_id,
-            client_key=chat.client_key,
-            state=QUEUED,
-            priority=chat.priority,
-            case_id=chat.case_id,
-            offers=0,
-            created_at=chat.created_at,
-            queued_at=chat.queued_at,
-        )
+        inter = _new_interaction(chat)
         s.add(inter)
         await s.flush()
-    else:
-        inter.service_id = chat.service_id
-        inter.priority = chat.priority
     return inter
-
-
-async def register_queued(rt: Runtime, *, tenant_id: str, chats: Sequence[Any]) -> None:
-    """Create the interaction records of queued chats that have none yet (idempotent,
-    safe when several processes do it at once). ``chats`` are rows with ``id``,
-    ``service_id``, ``client_key``, ``priority``, ``created_at`` and ``queued_at``."""
-    if not chats:
-        return
-    async with rt.db.read() as s:
-        known = set(
-            (
-                await s.execute(
-                    select(Interaction.chat_id).where(
-                        Interaction.chat_id.in_([c.id for c in chats])
-                    )
-                )
-            ).scalars()
-        )
-    rows = [
-        {
-            "id": new_id(),
-            "tenant_id": tenant_id,
-            "media": "chat",
-            "direction": "inbound",
-            "chat_id": c.id,
-            "service_id": c.service_id,
-            "client_key": c.client_key,
-            "state": QUEUED,
-            "priority": c.priority,
-            "offers": 0,
-            "created_at": c.created_at,
-            "queued_at": c.queued_at,
-        }
-        for c in chats
-        if c.id not in known
-    ]
-    if not rows:
-        return
-    insert = sqlite_insert if rt.db.is_sqlite else pg_insert
-    async with rt.db.write() as s:
-        await s.execute(
-            insert(Interaction).values(rows).on_conflict_do_nothing(index_elements=["chat_id"])
-        )
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -172,14 +161,18 @@ def _iso(dt: datetime | None) -> str | None:
 
 
 async def _offer_payload(
-    s: AsyncSession, chat: ChatSession, inter: Interaction, step: InteractionStep, timeout: float
+    s: AsyncSession,
+    chat: ChatSession,
+    inter: Interaction,
+    step: InteractionStep,
+    timeout: float,
+    now: datetime,
 ) -> dict[str, Any]:
     svc = await s.get(Service, chat.service_id) if chat.service_id else None
     from_name = None
     if step.from_user_id:
         u = await s.get(User, step.from_user_id)
         from_name = u.display_name if u else None
-    now = utcnow()
     waited = (now - chat.queued_at).total_seconds() if chat.queued_at else 0.0
     return {
         "interaction_id": inter.id,
@@ -213,8 +206,8 @@ async def _offer_in(
     inter: Interaction,
     agent: AgentSession,
     kind: str,
-    from_user_id: str | None = None,
     now: datetime,
+    from_user_id: str | None = None,
 ) -> InteractionStep:
     timeout = await tenant_setting(rt, s, chat.tenant_id, "offer_timeout_seconds")
     step = InteractionStep(
@@ -235,8 +228,8 @@ async def _offer_in(
         inter.offers += 1
         inter.first_offered_at = inter.first_offered_at or now
     await s.flush()
-    await reserve_in(s, agent, SLOT, now=now)
-    queue_event(s, agent, "offer", await _offer_payload(s, chat, inter, step, timeout))
+    await agents.reserve_in(s, agent, SLOT, now=now)
+    agents.queue_event(s, agent, "offer", await _offer_payload(s, chat, inter, step, timeout, now))
     return step
 
 
@@ -255,64 +248,257 @@ async def _has_open_route_step(s: AsyncSession, inter: Interaction) -> bool:
     return row is not None
 
 
-async def _lock_chat(
-    s: AsyncSession, tenant_id: str, chat_id: str, *, skip_locked: bool
-) -> ChatSession | None:
-    stmt = (
-        select(ChatSession)
-        .where(ChatSession.id == chat_id, ChatSession.tenant_id == tenant_id)
-        .with_for_update(skip_locked=skip_locked)
+async def _revoke_in(
+    s: AsyncSession,
+    agent: AgentSession,
+    step: InteractionStep,
+    inter: Interaction,
+    *,
+    outcome: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    step.phase = DONE
+    step.outcome = outcome
+    step.ended_at = now
+    step.deadline = None
+    await s.flush()
+    await agents.release_in(s, agent, SLOT, now=now)
+    if step.kind != CONFERENCE and not await _has_open_route_step(s, inter):
+        inter.state = QUEUED
+    agents.queue_event(
+        s,
+        agent,
+        "offer_revoked",
+        {"interaction_id": inter.id, "chat_id": inter.chat_id, "reason": reason},
     )
-    return (await s.execute(stmt)).scalar_one_or_none()
 
 
-async def _publish(rt: Runtime, tenant_id: str, *user_ids: str, routing: bool = False) -> None:
-    for uid in dict.fromkeys(user_ids):
-        await rt.bus.publish(agent_topic(uid), "")
-    if routing:
-        await rt.bus.publish(routing_topic(tenant_id), "agent")
+async def _open_steps(
+    s: AsyncSession, inter: Interaction, *, lock: bool = False
+) -> Sequence[InteractionStep]:
+    stmt = select(InteractionStep).where(
+        InteractionStep.interaction_id == inter.id, InteractionStep.phase.in_(OPEN_PHASES)
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await s.execute(stmt)).scalars().all()
 
 
-async def _safe(what: str, coro: Any) -> bool:
-    """Call the chat engine; a chat that ended meanwhile is not an error here."""
-    try:
-        await coro
-        return True
-    except DomainError as e:
-        log.info("%s: %s", what, e.message)
-        return False
+async def _open_users(s: AsyncSession, tenant_id: str, chat_id: str) -> set[str]:
+    rows = await s.execute(
+        select(InteractionStep.user_id)
+        .join(Interaction, Interaction.id == InteractionStep.interaction_id)
+        .where(
+            Interaction.chat_id == chat_id,
+            Interaction.tenant_id == tenant_id,
+            InteractionStep.phase.in_(OPEN_PHASES),
+        )
+    )
+    return set(rows.scalars())
 
 
-# ---- routing claims ------------------------------------------------------------------
+@dataclass
+class _Locked:
+    agents: dict[str, AgentSession]
+    chat: ChatSession
+    inter: Interaction
+
+
+async def _lock_chat_and_agents(
+    s: AsyncSession, tenant_id: str, chat_id: str, *, also: Sequence[str] = ()
+) -> _Locked:
+    """The agents holding a part in the chat (and ``also``), the chat and its record,
+    locked in the lock order. ``_Changed`` when a part appeared meanwhile."""
+    users = await _open_users(s, tenant_id, chat_id) | set(also)
+    locked: dict[str, AgentSession] = {}
+    for uid in sorted(users):
+        agent = await agents.lock_agent(s, tenant_id, uid)
+        if agent is not None:
+            locked[uid] = agent
+    chat = await chats.lock(s, tenant_id, chat_id)
+    inter = await interaction_of(s, chat)
+    if not {st.user_id for st in await _open_steps(s, inter)} <= set(users):
+        raise _Changed
+    return _Locked(locked, chat, inter)
+
+
+async def finish_in(s: AsyncSession, lk: _Locked, *, reason: str, now: datetime) -> list[str]:
+    """The chat's session or conversation ended (by anyone): open offers are revoked,
+    connected agents go to after-call work (the service's ``acw_timeout_seconds``),
+    the interaction ends. Returns the agents whose part ended."""
+    inter = lk.inter
+    acw = await _acw_seconds(s, inter)
+    wrapping = False
+    touched: list[str] = []
+    for step in await _open_steps(s, inter, lock=True):
+        agent = lk.agents.get(step.user_id)
+        if agent is None:
+            # logged out meanwhile (the slot went with the session): close the part
+            step.phase = DONE
+            step.outcome = step.outcome or "revoked"
+            step.ended_at = step.ended_at or now
+            continue
+        if step.phase == OFFERED:
+            await _revoke_in(s, agent, step, inter, outcome="revoked", reason=reason, now=now)
+        else:
+            step.ended_at = now
+            step.outcome = "completed" if step.outcome == "accepted" else step.outcome
+            if acw > 0:
+                step.phase = WRAP_UP
+                step.deadline = now + timedelta(seconds=acw)
+                wrapping = True
+                # the routing worker ends after-call work at its deadline
+                after_commit(s, chat_log.routing_topic(lk.chat.tenant_id), "deadline")
+            else:
+                step.phase = DONE
+                step.completed_at = now
+            await s.flush()
+            await agents.release_in(s, agent, SLOT, wrap_up=acw > 0, now=now)
+            agents.queue_event(
+                s,
+                agent,
+                "interaction_ended",
+                {
+                    "interaction_id": inter.id,
+                    "chat_id": lk.chat.id,
+                    "reason": reason,
+                    "wrap_up_until": _iso(step.deadline) if acw > 0 else None,
+                },
+            )
+        touched.append(step.user_id)
+    if inter.state in (QUEUED, OFFERED, CONNECTED):
+        inter.ended_at = inter.ended_at or now
+        inter.end_reason = inter.end_reason or reason[:64]
+        if inter.answered_at is None:
+            inter.state = ABANDONED
+            inter.completed_at = now
+        elif wrapping:
+            inter.state = WRAP_UP
+        else:
+            inter.state = COMPLETED
+            inter.completed_at = now
+    return touched
+
+
+# ---- the customer's side ------------------------------------------------------------------
+
+
+async def request_chat(
+    rt: Runtime,
+    *,
+    tenant_id: str,
+    entry: ScenarioEntry,
+    client_key: str,
+    user_agent: str | None,
+    phone_number: str | None,
+    from_address: str | None,
+    parameters: dict[str, Any],
+    initial_message: dict[str, Any] | None,
+    poll_abandon_seconds: int,
+    on_created: Callable[[AsyncSession, ChatSession], Awaitable[None]] | None = None,
+) -> chats.NewChat:
+    """Request Chat: the client's active session, or a new one queued by its entry
+    with its interaction record, in one transaction (``on_created`` adds whatever the
+    caller links to a new chat, in the same transaction)."""
+
+    async def op() -> chats.NewChat:
+        now = utcnow()
+        async with rt.db.write() as s:
+            made = await chats.create_in(
+                rt,
+                s,
+                tenant_id=tenant_id,
+                entry=entry,
+                client_key=client_key,
+                user_agent=user_agent,
+                phone_number=phone_number,
+                from_address=from_address,
+                parameters=parameters,
+                initial_message=initial_message,
+                poll_abandon_seconds=poll_abandon_seconds,
+                now=now,
+            )
+            if made.is_new:
+                s.add(_new_interaction(made.chat))
+                if on_created is not None:
+                    await on_created(s, made.chat)
+                await s.flush()
+            return made
+
+    return await _retry(op)
+
+
+async def customer_events(
+    rt: Runtime,
+    *,
+    tenant_id: str,
+    chat_id: str,
+    client_key: str,
+    events: list[dict[str, Any]],
+) -> None:
+    """The customer's events (cleaned). Plain ones take the hot path; an end or
+    disconnect also ends the agents' work, in the same transaction. 404/5005 for a
+    chat that is not the client's or has ended."""
+    if not any(e["event"] in chats.ENDING for e in events):
+        await chats.post_client_events(
+            rt, tenant_id=tenant_id, chat_id=chat_id, client_key=client_key, events=events
+        )
+        return
+
+    async def op() -> None:
+        now = utcnow()
+        async with rt.db.write() as s:
+            lk = await _lock_chat_and_agents(s, tenant_id, chat_id)
+            chat = lk.chat
+            if chat.client_key != client_key or chat.state not in ACTIVE_STATES:
+                raise chat_log.not_found()
+            ending = await chats.client_events_in(s, chat, events, now)
+            if ending is None:
+                return
+            never_connected = chat.connected_at is None
+            if ending == ev.END or never_connected:
+                reason = "abandoned" if never_connected else "customer_ended"
+                await chats.end_in(s, chat, reason=reason, by_party_id=chat.id, now=now)
+            else:
+                reason = "customer_disconnected"
+                await chats.conversation_over_in(s, chat, now=now)
+            await finish_in(s, lk, reason=reason, now=now)
+
+    await _retry(op)
+
+
+# ---- routing claims ---------------------------------------------------------------------------
 
 
 async def claim_chat(rt: Runtime, *, tenant_id: str, chat_id: str, user_id: str) -> Offer | None:
     """Offer a queued chat to an agent, atomically: the chat must still be queued with no
     open offer, the agent routable with a free chat slot. None when anything changed."""
+    now = utcnow()
     async with rt.db.write() as s:
-        chat = await _lock_chat(s, tenant_id, chat_id, skip_locked=True)
+        chat = (
+            await s.execute(
+                select(ChatSession)
+                .where(ChatSession.id == chat_id, ChatSession.tenant_id == tenant_id)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalar_one_or_none()
         if chat is None or chat.state != "queued":
             return None
-        agent = await lock_agent(s, tenant_id, user_id, skip_locked=True)
-        if agent is None or not is_routable(agent):
+        agent = await agents.lock_agent(s, tenant_id, user_id, skip_locked=True)
+        if agent is None or not agents.is_routable(agent):
             return None
-        # taken under the locks: after any release this claim saw
-        now = utcnow()
-        if not has_room((await loads_of(s, user_id)).get(SLOT)):
+        if not agents.has_room((await agents.loads_of(s, user_id)).get(SLOT)):
             return None
-        inter = await ensure_interaction_in(s, chat)
+        inter = await interaction_of(s, chat)
         if await _has_open_route_step(s, inter):
             return None
         step = await _offer_in(rt, s, chat=chat, inter=inter, agent=agent, kind=ROUTE, now=now)
-        offer = Offer(step.id, inter.id, chat.id, user_id, ROUTE)
-    await _safe(
-        "mark_connecting", chatops.mark_connecting(rt, tenant_id=tenant_id, chat_id=chat_id)
-    )
-    await _publish(rt, tenant_id, user_id)
-    return offer
+        await chats.mark_connecting_in(rt, s, chat, now)
+        return Offer(step.id, inter.id, chat.id, user_id, ROUTE)
 
 
-# ---- agent's own steps ---------------------------------------------------------------
+# ---- the agent's own steps -----------------------------------------------------------------
 
 
 async def _my_step(
@@ -357,289 +543,174 @@ async def _my_step(
 
 
 async def _locked_agent(s: AsyncSession, tenant_id: str, user_id: str) -> AgentSession:
-    agent = await lock_agent(s, tenant_id, user_id)
+    agent = await agents.lock_agent(s, tenant_id, user_id)
     if agent is None:
         raise Conflict("Agent is not logged in")
     return agent
 
 
+async def _chat_of(s: AsyncSession, inter: Interaction) -> str:
+    if not inter.chat_id:
+        raise Conflict("This interaction has no chat")
+    return inter.chat_id
+
+
 async def accept(rt: Runtime, *, tenant_id: str, user_id: str, interaction_id: str) -> str:
-    """Accept an offer: the agent joins the chat; returns the agent's party id."""
-    now = utcnow()
-    async with rt.db.write() as s:
-        agent = await _locked_agent(s, tenant_id, user_id)
-        step, inter = await _my_step(s, tenant_id, user_id, interaction_id, (OFFERED,))
-        if step.deadline is not None and step.deadline <= now:
-            raise Conflict("The offer has expired")
-        step.phase = CONNECTED
-        step.outcome = "accepted"
-        step.answered_at = now
-        step.deadline = None
-        if step.kind != CONFERENCE:
-            inter.state = CONNECTED
-            inter.agent_user_id = user_id
-            inter.answered_at = inter.answered_at or now
-        chat_id = inter.chat_id or ""
-        step_id = step.id
-        queue_event(s, agent, "offer_accepted", {"interaction_id": inter.id, "chat_id": chat_id})
-    try:
-        party_id = await chatops.agent_joined(
-            rt, tenant_id=tenant_id, chat_id=chat_id, user_id=user_id, party_type="internal"
-        )
-    except DomainError as e:
-        await chat_finished(rt, tenant_id=tenant_id, chat_id=chat_id, reason="customer_left")
-        raise Conflict("The chat has ended") from e
-    async with rt.db.write() as s:
-        agent = await _locked_agent(s, tenant_id, user_id)
-        step_row = await s.get(InteractionStep, step_id, with_for_update=True)
-        if step_row is not None:
-            step_row.party_id = party_id
-        queue_event(
-            s,
-            agent,
-            "interaction_connected",
-            {"interaction_id": interaction_id, "chat_id": chat_id, "party_id": party_id},
-        )
-    await _publish(rt, tenant_id, user_id)
-    return party_id
+    """Accept an offer: the agent joins the chat; returns the agent's party id. 409 when
+    the offer expired or the chat has ended (then the offer is withdrawn, the slot
+    freed)."""
 
+    async def op() -> str:
+        now = utcnow()
+        async with rt.db.write() as s:
+            inter = await s.get(Interaction, interaction_id)
+            if inter is None or inter.tenant_id != tenant_id:
+                raise NotFound("Interaction not found")
+            lk = await _lock_chat_and_agents(s, tenant_id, await _chat_of(s, inter), also=[user_id])
+            agent = lk.agents.get(user_id)
+            if agent is None:
+                raise Conflict("Agent is not logged in")
+            step, inter = await _my_step(s, tenant_id, user_id, interaction_id, (OFFERED,))
+            if step.deadline is not None and step.deadline <= now:
+                raise Conflict("The offer has expired")
+            if lk.chat.state not in ACTIVE_STATES:
+                raise Conflict("The chat has ended")
+            user = await s.get(User, user_id)
+            if user is None:
+                raise NotFound("User not found")
+            party_id = await chats.join_in(rt, s, lk.chat, user, now=now)
+            step.phase = CONNECTED
+            step.outcome = "accepted"
+            step.answered_at = now
+            step.deadline = None
+            step.party_id = party_id
+            if step.kind != CONFERENCE:
+                inter.state = CONNECTED
+                inter.agent_user_id = user_id
+                inter.answered_at = inter.answered_at or now
+            payload = {"interaction_id": inter.id, "chat_id": lk.chat.id}
+            agents.queue_event(s, agent, "offer_accepted", payload)
+            agents.queue_event(s, agent, "interaction_connected", {**payload, "party_id": party_id})
+            return party_id
 
-async def _revoke_in(
-    rt: Runtime,
-    s: AsyncSession,
-    agent: AgentSession,
-    step: InteractionStep,
-    inter: Interaction,
-    *,
-    outcome: str,
-    reason: str,
-    now: datetime,
-) -> None:
-    step.phase = DONE
-    step.outcome = outcome
-    step.ended_at = now
-    step.deadline = None
-    await s.flush()
-    await release_in(s, agent, SLOT, now=now)
-    if step.kind != CONFERENCE and not await _has_open_route_step(s, inter):
-        inter.state = QUEUED
-    queue_event(
-        s,
-        agent,
-        "offer_revoked",
-        {"interaction_id": inter.id, "chat_id": inter.chat_id, "reason": reason},
-    )
+    return await _retry(op)
 
 
 async def reject(rt: Runtime, *, tenant_id: str, user_id: str, interaction_id: str) -> None:
     """Decline an offer: the chat goes back to the queue (not to this agent for a while)."""
-    now = utcnow()
-    async with rt.db.write() as s:
-        agent = await _locked_agent(s, tenant_id, user_id)
-        step, inter = await _my_step(s, tenant_id, user_id, interaction_id, (OFFERED,))
-        await _revoke_in(rt, s, agent, step, inter, outcome="rejected", reason="rejected", now=now)
-        kind, chat_id = step.kind, inter.chat_id or ""
-    if kind != CONFERENCE:
-        await _safe("requeue", chatops.requeue(rt, tenant_id=tenant_id, chat_id=chat_id))
-    await _publish(rt, tenant_id, user_id, routing=True)
+
+    async def op() -> None:
+        now = utcnow()
+        async with rt.db.write() as s:
+            inter = await s.get(Interaction, interaction_id)
+            if inter is None or inter.tenant_id != tenant_id:
+                raise NotFound("Interaction not found")
+            lk = await _lock_chat_and_agents(s, tenant_id, await _chat_of(s, inter), also=[user_id])
+            agent = lk.agents.get(user_id)
+            if agent is None:
+                raise Conflict("Agent is not logged in")
+            step, inter = await _my_step(s, tenant_id, user_id, interaction_id, (OFFERED,))
+            await _revoke_in(s, agent, step, inter, outcome="rejected", reason="rejected", now=now)
+            if step.kind != CONFERENCE and lk.chat.state in ACTIVE_STATES:
+                await chats.requeue_in(rt, s, lk.chat, now=now)
+
+    await _retry(op)
 
 
 async def expire_offers(rt: Runtime, *, limit: int = 200) -> int:
-    """Offers past their deadline become ``missed``: the agent goes not-ready (setting
-    ``missed_offer_reason``) and the chat is re-queued for another agent."""
+    """Offers past their deadline become ``missed``, each in its own transaction: the
+    agent goes not-ready (setting ``missed_offer_reason``) and the chat is re-queued
+    for another agent."""
     now = utcnow()
     async with rt.db.read() as s:
         due = (
             await s.execute(
-                select(InteractionStep.id, InteractionStep.tenant_id, InteractionStep.user_id)
+                select(
+                    InteractionStep.id,
+                    InteractionStep.tenant_id,
+                    InteractionStep.user_id,
+                    Interaction.chat_id,
+                )
+                .join(Interaction, Interaction.id == InteractionStep.interaction_id)
                 .where(InteractionStep.phase == OFFERED, InteractionStep.deadline <= now)
                 .limit(limit)
             )
         ).all()
     done = 0
-    for step_id, tenant_id, user_id in due:
-        requeue_chat = None
-        async with rt.db.write() as s:
-            agent = await lock_agent(s, tenant_id, user_id)
-            step = (
-                await s.execute(
-                    select(InteractionStep)
-                    .where(
-                        InteractionStep.id == step_id,
-                        InteractionStep.phase == OFFERED,
-                        InteractionStep.deadline <= now,
-                    )
-                    .with_for_update(skip_locked=True)
-                )
-            ).scalar_one_or_none()
-            if step is None or agent is None:
-                continue
-            inter = await s.get(Interaction, step.interaction_id)
-            if inter is None:
-                continue
-            await _revoke_in(rt, s, agent, step, inter, outcome="missed", reason="timeout", now=now)
-            reason = rt.settings.missed_offer_reason
-            if reason and step.kind != CONFERENCE and agent.login_at is not None:
-                await set_presence_in(s, agent, NOT_READY, reason, now=now)
-            if step.kind != CONFERENCE:
-                requeue_chat = inter.chat_id
-        done += 1
-        if requeue_chat:
-            await _safe("requeue", chatops.requeue(rt, tenant_id=tenant_id, chat_id=requeue_chat))
-        await _publish(rt, tenant_id, user_id, routing=True)
+    for step_id, tenant_id, user_id, chat_id in due:
+        if await _retry(partial(_miss, rt, step_id, tenant_id, user_id, chat_id or "", now)):
+            done += 1
     return done
 
 
-async def withdraw_offers(rt: Runtime, *, tenant_id: str, user_id: str, reason: str) -> None:
-    """Withdraw the agent's pending offers (logout) and re-queue their chats."""
-    now = utcnow()
-    chats: list[str] = []
+async def _miss(
+    rt: Runtime, step_id: str, tenant_id: str, user_id: str, chat_id: str, now: datetime
+) -> bool:
     async with rt.db.write() as s:
-        agent = await lock_agent(s, tenant_id, user_id)
-        if agent is None:
-            return
-        steps = (
-            (
+        lk = await _lock_chat_and_agents(s, tenant_id, chat_id, also=[user_id])
+        step = (
+            await s.execute(
+                select(InteractionStep)
+                .where(
+                    InteractionStep.id == step_id,
+                    InteractionStep.phase == OFFERED,
+                    InteractionStep.deadline <= now,
+                )
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        agent = lk.agents.get(user_id)
+        if step is None or agent is None:
+            return False
+        await _revoke_in(s, agent, step, lk.inter, outcome="missed", reason="timeout", now=now)
+        reason = rt.settings.missed_offer_reason
+        if reason and step.kind != CONFERENCE and agent.login_at is not None:
+            await agents.set_presence_in(s, agent, NOT_READY, reason, now=now)
+        if step.kind != CONFERENCE and lk.chat.state in ACTIVE_STATES:
+            await chats.requeue_in(rt, s, lk.chat, now=now)
+        return True
+
+
+async def logout(
+    rt: Runtime, *, tenant_id: str, user_id: str, token: str | None = None
+) -> agents.AgentStatus:
+    """Log the agent out: pending offers are withdrawn and their chats re-queued, and
+    the session ``token`` (if given) is revoked, in the same transaction. 409 while
+    interactions are connected or in after-call work."""
+
+    async def op() -> agents.AgentStatus:
+        now = utcnow()
+        async with rt.db.write() as s:
+            agent = await agents.lock_agent(s, tenant_id, user_id)
+            if agent is None or agent.login_at is None:
+                raise Conflict("Agent is not logged in")
+            offers = (
                 await s.execute(
-                    select(InteractionStep)
+                    select(InteractionStep, Interaction)
+                    .join(Interaction, Interaction.id == InteractionStep.interaction_id)
                     .where(InteractionStep.user_id == user_id, InteractionStep.phase == OFFERED)
+                    .order_by(Interaction.chat_id)
                     .with_for_update()
                 )
-            )
-            .scalars()
-            .all()
-        )
-        for step in steps:
-            inter = await s.get(Interaction, step.interaction_id)
-            if inter is None:
-                continue
-            await _revoke_in(rt, s, agent, step, inter, outcome="revoked", reason=reason, now=now)
-            if step.kind != CONFERENCE and inter.chat_id:
-                chats.append(inter.chat_id)
-    for chat_id in chats:
-        await _safe("requeue", chatops.requeue(rt, tenant_id=tenant_id, chat_id=chat_id))
-    if chats:
-        await _publish(rt, tenant_id, user_id, routing=True)
+            ).all()
+            for step, inter in offers:
+                chat = await chats.lock(s, tenant_id, inter.chat_id or "")
+                await _revoke_in(s, agent, step, inter, outcome="revoked", reason="logout", now=now)
+                if step.kind != CONFERENCE and chat.state in ACTIVE_STATES:
+                    await chats.requeue_in(rt, s, chat, now=now)
+            status = await agents.end_session_in(s, agent, now=now)
+            if token:
+                await s.execute(
+                    delete(AccessToken).where(
+                        AccessToken.digest == token_digest(token), AccessToken.user_id == user_id
+                    )
+                )
+            return status
+
+    return await _retry(op)
 
 
 # ---- the end of a chat and after-call work ---------------------------------------------
-
-
-async def chat_finished(rt: Runtime, *, tenant_id: str, chat_id: str, reason: str) -> None:
-    """The chat ended (by anyone): open offers are revoked, connected agents go to
-    after-call work (the service's ``acw_timeout_seconds``), the interaction ends.
-    Idempotent."""
-    now = utcnow()
-    async with rt.db.read() as s:
-        inter = (
-            await s.execute(
-                select(Interaction).where(
-                    Interaction.chat_id == chat_id, Interaction.tenant_id == tenant_id
-                )
-            )
-        ).scalar_one_or_none()
-        if inter is None:
-            return
-        users = sorted(
-            set(
-                (
-                    await s.execute(
-                        select(InteractionStep.user_id).where(
-                            InteractionStep.interaction_id == inter.id,
-                            InteractionStep.phase.in_(OPEN_PHASES),
-                        )
-                    )
-                ).scalars()
-            )
-        )
-        if not users and inter.state not in (QUEUED, OFFERED, CONNECTED):
-            return
-    notified: list[str] = []
-    async with rt.db.write() as s:
-        agents = {}
-        for uid in users:
-            agent = await lock_agent(s, tenant_id, uid)
-            if agent is not None:
-                agents[uid] = agent
-        inter_row = await s.get(Interaction, inter.id, with_for_update=True)
-        if inter_row is None:
-            return
-        steps = (
-            (
-                await s.execute(
-                    select(InteractionStep)
-                    .where(
-                        InteractionStep.interaction_id == inter_row.id,
-                        InteractionStep.phase.in_(OPEN_PHASES),
-                        InteractionStep.user_id.in_(list(agents)),
-                    )
-                    .with_for_update()
-                )
-            ).scalars()
-        ).all()
-        acw = await _acw_seconds(s, inter_row)
-        wrapping = False
-        for step in steps:
-            agent = agents[step.user_id]
-            if step.phase == OFFERED:
-                await _revoke_in(
-                    rt, s, agent, step, inter_row, outcome="revoked", reason=reason, now=now
-                )
-            else:
-                step.ended_at = now
-                step.outcome = step.outcome if step.outcome != "accepted" else "completed"
-                if acw > 0:
-                    step.phase = WRAP_UP
-                    step.deadline = now + timedelta(seconds=acw)
-                    wrapping = True
-                else:
-                    step.phase = DONE
-                    step.completed_at = now
-                await s.flush()
-                await release_in(s, agent, SLOT, wrap_up=acw > 0, now=now)
-                queue_event(
-                    s,
-                    agent,
-                    "interaction_ended",
-                    {
-                        "interaction_id": inter_row.id,
-                        "chat_id": chat_id,
-                        "reason": reason,
-                        "wrap_up_until": _iso(step.deadline) if acw > 0 else None,
-                    },
-                )
-            notified.append(step.user_id)
-        if inter_row.state in (QUEUED, OFFERED, CONNECTED):
-            inter_row.ended_at = inter_row.ended_at or now
-            inter_row.end_reason = inter_row.end_reason or reason
-            if inter_row.answered_at is None:
-                inter_row.state = ABANDONED
-                inter_row.completed_at = now
-            elif wrapping:
-                inter_row.state = WRAP_UP
-            else:
-                inter_row.state = COMPLETED
-                inter_row.completed_at = now
-    await _publish(rt, tenant_id, *notified, routing=bool(notified))
-
-
-async def _finish_interaction_in(s: AsyncSession, inter: Interaction, now: datetime) -> None:
-    """The interaction is complete once no agent still holds a part in it."""
-    if inter.state != WRAP_UP:
-        return
-    left = (
-        await s.execute(
-            select(InteractionStep.id)
-            .where(
-                InteractionStep.interaction_id == inter.id,
-                InteractionStep.phase.in_((OFFERED, CONNECTED, WRAP_UP)),
-            )
-            .limit(1)
-        )
-    ).first()
-    if left is None:
-        inter.state = COMPLETED
-        inter.completed_at = now
 
 
 async def _check_disposition(s: AsyncSession, inter: Interaction, name: str) -> None:
@@ -663,57 +734,42 @@ async def _check_disposition(s: AsyncSession, inter: Interaction, name: str) -> 
         raise Invalid(f"Unknown disposition: {name}")
 
 
-async def set_disposition(
-    rt: Runtime,
+async def _disposition_in(
+    s: AsyncSession,
+    step: InteractionStep,
+    inter: Interaction,
     *,
-    tenant_id: str,
-    user_id: str,
-    interaction_id: str,
-    disposition: str | None = None,
-    notes: str | None = None,
+    disposition: str | None,
+    notes: str | None,
 ) -> None:
-    """Set the disposition (a name from the tenant's list) and notes of the agent's part;
-    the interaction keeps the latest of each."""
-    async with rt.db.write() as s:
-        step, inter = await _my_step(
-            s, tenant_id, user_id, interaction_id, (CONNECTED, WRAP_UP, DONE)
-        )
-        if step.phase == DONE and step.outcome not in ("completed", "transferred", "left"):
-            raise Conflict("This offer was never answered")
-        if disposition is not None:
-            await _check_disposition(s, inter, disposition)
-            step.disposition = disposition
-            inter.disposition = disposition
-        if notes is not None:
-            step.notes = notes
-            inter.notes = notes
+    if step.phase == DONE and step.outcome not in ("completed", "transferred", "left"):
+        raise Conflict("This offer was never answered")
+    if disposition is not None:
+        await _check_disposition(s, inter, disposition)
+        step.disposition = disposition
+        inter.disposition = disposition
+    if notes is not None:
+        step.notes = notes
+        inter.notes = notes
 
 
-async def complete_wrap_up(
-    rt: Runtime,
-    *,
-    tenant_id: str,
-    user_id: str,
-    interaction_id: str,
-    disposition: str | None = None,
-    notes: str | None = None,
-) -> None:
-    """End the agent's after-call work on this interaction (frees the slot)."""
-    if disposition is not None or notes is not None:
-        await set_disposition(
-            rt,
-            tenant_id=tenant_id,
-            user_id=user_id,
-            interaction_id=interaction_id,
-            disposition=disposition,
-            notes=notes,
+async def _finish_interaction_in(s: AsyncSession, inter: Interaction, now: datetime) -> None:
+    """The interaction is complete once no agent still holds a part in it."""
+    if inter.state != WRAP_UP:
+        return
+    left = (
+        await s.execute(
+            select(InteractionStep.id)
+            .where(
+                InteractionStep.interaction_id == inter.id,
+                InteractionStep.phase.in_((OFFERED, CONNECTED, WRAP_UP)),
+            )
+            .limit(1)
         )
-    now = utcnow()
-    async with rt.db.write() as s:
-        agent = await _locked_agent(s, tenant_id, user_id)
-        step, inter = await _my_step(s, tenant_id, user_id, interaction_id, (WRAP_UP,))
-        await _complete_in(s, agent, step, inter, now=now)
-    await _publish(rt, tenant_id, user_id, routing=True)
+    ).first()
+    if left is None:
+        inter.state = COMPLETED
+        inter.completed_at = now
 
 
 async def _complete_in(
@@ -729,9 +785,9 @@ async def _complete_in(
     step.completed_at = now
     step.deadline = None
     await s.flush()
-    await release_in(s, agent, SLOT, from_wrapup=True, now=now)
+    await agents.release_in(s, agent, SLOT, from_wrapup=True, now=now)
     await _finish_interaction_in(s, inter, now)
-    queue_event(
+    agents.queue_event(
         s,
         agent,
         "wrap_up_completed",
@@ -744,7 +800,45 @@ async def _complete_in(
     )
 
 
+async def set_disposition(
+    rt: Runtime,
+    *,
+    tenant_id: str,
+    user_id: str,
+    interaction_id: str,
+    disposition: str | None = None,
+    notes: str | None = None,
+) -> None:
+    """Set the disposition (a name from the tenant's list) and notes of the agent's part;
+    the interaction keeps the latest of each."""
+    async with rt.db.write() as s:
+        step, inter = await _my_step(
+            s, tenant_id, user_id, interaction_id, (CONNECTED, WRAP_UP, DONE)
+        )
+        await _disposition_in(s, step, inter, disposition=disposition, notes=notes)
+
+
+async def complete_wrap_up(
+    rt: Runtime,
+    *,
+    tenant_id: str,
+    user_id: str,
+    interaction_id: str,
+    disposition: str | None = None,
+    notes: str | None = None,
+) -> None:
+    """End the agent's after-call work on this interaction (frees the slot), with the
+    disposition and notes given."""
+    now = utcnow()
+    async with rt.db.write() as s:
+        agent = await _locked_agent(s, tenant_id, user_id)
+        step, inter = await _my_step(s, tenant_id, user_id, interaction_id, (WRAP_UP,))
+        await _disposition_in(s, step, inter, disposition=disposition, notes=notes)
+        await _complete_in(s, agent, step, inter, now=now)
+
+
 async def expire_wrap_ups(rt: Runtime, *, limit: int = 200) -> int:
+    """After-call work past its deadline ends, each in its own transaction."""
     now = utcnow()
     async with rt.db.read() as s:
         due = (
@@ -756,7 +850,7 @@ async def expire_wrap_ups(rt: Runtime, *, limit: int = 200) -> int:
         ).all()
     for step_id, tenant_id, user_id in due:
         async with rt.db.write() as s:
-            agent = await lock_agent(s, tenant_id, user_id)
+            agent = await agents.lock_agent(s, tenant_id, user_id)
             step = (
                 await s.execute(
                     select(InteractionStep)
@@ -766,11 +860,10 @@ async def expire_wrap_ups(rt: Runtime, *, limit: int = 200) -> int:
             ).scalar_one_or_none()
             if agent is None or step is None:
                 continue
-            inter = await s.get(Interaction, step.interaction_id)
+            inter = await s.get(Interaction, step.interaction_id, with_for_update=True)
             if inter is None:
                 continue
             await _complete_in(s, agent, step, inter, now=now, timed_out=True)
-        await _publish(rt, tenant_id, user_id, routing=True)
     return len(due)
 
 
@@ -785,35 +878,27 @@ async def end(
     complete: bool = False,
 ) -> None:
     """The agent ends the chat for everyone; then after-call work (or, with
-    ``complete``, straight back to work with the given disposition and notes)."""
-    async with rt.db.read() as s:
-        step, inter = await _my_step(
-            s, tenant_id, user_id, interaction_id, (CONNECTED,), lock=False
-        )
-        party_id, chat_id = step.party_id, inter.chat_id or ""
-        if disposition is not None:
-            await _check_disposition(s, inter, disposition)
-    await _safe(
-        "end_chat",
-        chatops.end_chat(
-            rt, tenant_id=tenant_id, chat_id=chat_id, by_party_id=party_id, reason="agent"
-        ),
-    )
-    await chat_finished(rt, tenant_id=tenant_id, chat_id=chat_id, reason="agent")
-    if disposition is not None or notes is not None:
-        await set_disposition(
-            rt,
-            tenant_id=tenant_id,
-            user_id=user_id,
-            interaction_id=interaction_id,
-            disposition=disposition,
-            notes=notes,
-        )
-    if complete:
-        with contextlib.suppress(Conflict):  # no after-call work configured
-            await complete_wrap_up(
-                rt, tenant_id=tenant_id, user_id=user_id, interaction_id=interaction_id
-            )
+    ``complete``, straight back to work), with the disposition and notes given."""
+
+    async def op() -> None:
+        now = utcnow()
+        async with rt.db.write() as s:
+            inter = await s.get(Interaction, interaction_id)
+            if inter is None or inter.tenant_id != tenant_id:
+                raise NotFound("Interaction not found")
+            lk = await _lock_chat_and_agents(s, tenant_id, await _chat_of(s, inter), also=[user_id])
+            step, inter = await _my_step(s, tenant_id, user_id, interaction_id, (CONNECTED,))
+            if disposition is not None:
+                await _check_disposition(s, inter, disposition)
+            if lk.chat.state in ACTIVE_STATES:
+                await chats.end_in(s, lk.chat, reason="agent", by_party_id=step.party_id, now=now)
+            await finish_in(s, lk, reason="agent", now=now)
+            await _disposition_in(s, step, inter, disposition=disposition, notes=notes)
+            agent = lk.agents.get(user_id)
+            if complete and step.phase == WRAP_UP and agent is not None:
+                await _complete_in(s, agent, step, inter, now=now)
+
+    await _retry(op)
 
 
 async def leave(rt: Runtime, *, tenant_id: str, user_id: str, interaction_id: str) -> None:
@@ -824,25 +909,21 @@ async def leave(rt: Runtime, *, tenant_id: str, user_id: str, interaction_id: st
         step, inter = await _my_step(s, tenant_id, user_id, interaction_id, (CONNECTED,))
         if step.kind != CONFERENCE:
             raise Conflict("Only a conferenced party can leave; end or transfer instead")
+        chat = await chats.lock(s, tenant_id, await _chat_of(s, inter))
         step.phase = DONE
         step.outcome = "left"
         step.ended_at = now
         step.completed_at = now
         await s.flush()
-        await release_in(s, agent, SLOT, now=now)
-        party_id, chat_id = step.party_id, inter.chat_id or ""
-        queue_event(
+        await agents.release_in(s, agent, SLOT, now=now)
+        if step.party_id:
+            await chats.party_left_in(s, chat, step.party_id, now)
+        agents.queue_event(
             s,
             agent,
             "interaction_ended",
-            {"interaction_id": inter.id, "chat_id": chat_id, "reason": "left"},
+            {"interaction_id": inter.id, "chat_id": chat.id, "reason": "left"},
         )
-    if party_id:
-        await _safe(
-            "party_left",
-            chatops.party_left(rt, tenant_id=tenant_id, chat_id=chat_id, party_id=party_id),
-        )
-    await _publish(rt, tenant_id, user_id, routing=True)
 
 
 # ---- transfers and conferences ---------------------------------------------------------
@@ -878,22 +959,27 @@ async def _hand_over_in(
     agent: AgentSession,
     step: InteractionStep,
     inter: Interaction,
+    chat: ChatSession,
     *,
     now: datetime,
 ) -> None:
-    """The transferring agent's part ends; after-call work as configured."""
+    """The transferring agent's part ends (after-call work as configured) and the
+    agent's party leaves the chat."""
     acw = await _acw_seconds(s, inter)
     step.outcome = "transferred"
     step.ended_at = now
     if acw > 0:
         step.phase = WRAP_UP
         step.deadline = now + timedelta(seconds=acw)
+        after_commit(s, chat_log.routing_topic(chat.tenant_id), "deadline")
     else:
         step.phase = DONE
         step.completed_at = now
     await s.flush()
-    await release_in(s, agent, SLOT, wrap_up=acw > 0, now=now)
-    queue_event(
+    await agents.release_in(s, agent, SLOT, wrap_up=acw > 0, now=now)
+    if step.party_id:
+        await chats.party_left_in(s, chat, step.party_id, now)
+    agents.queue_event(
         s,
         agent,
         "interaction_ended",
@@ -924,27 +1010,19 @@ async def transfer_to_service(
         if step.kind == CONFERENCE:
             raise Conflict("A conferenced party cannot transfer; leave instead")
         svc = await _service(s, tenant_id, service)
-        await _hand_over_in(s, agent, step, inter, now=now)
+        chat = await chats.lock_active(s, tenant_id, await _chat_of(s, inter))
+        await _hand_over_in(s, agent, step, inter, chat, now=now)
         inter.state = QUEUED
         inter.service_id = svc.id
-        party_id, chat_id, svc_id = step.party_id, inter.chat_id or "", svc.id
-    if party_id:
-        await _safe(
-            "party_left",
-            chatops.party_left(rt, tenant_id=tenant_id, chat_id=chat_id, party_id=party_id),
-        )
-    await _safe(
-        "requeue",
-        chatops.requeue(
+        await chats.requeue_in(
             rt,
-            tenant_id=tenant_id,
-            chat_id=chat_id,
-            service_id=svc_id,
+            s,
+            chat,
+            now=now,
+            service_id=svc.id,
             requested_skills=requested_skills,
             priority=priority,
-        ),
-    )
-    await _publish(rt, tenant_id, user_id, routing=True)
+        )
 
 
 async def _direct_offer(
@@ -957,40 +1035,38 @@ async def _direct_offer(
     kind: str,
 ) -> Offer:
     now = utcnow()
-    async with rt.db.read() as s:
+    async with rt.db.write() as s:
         target = await _user_by_login(s, tenant_id, target_login)
         if target.id == user_id:
             raise Invalid("You already handle this interaction")
         if Privilege.HANDLE_INTERACTIONS not in target.privileges:
             raise Invalid(f"{target_login} does not handle interactions")
-        target_id = target.id
-    async with rt.db.write() as s:
-        agents: dict[str, AgentSession] = {}
-        for uid in sorted((user_id, target_id)):
-            a = await lock_agent(s, tenant_id, uid)
+        locked: dict[str, AgentSession] = {}
+        for uid in sorted((user_id, target.id)):
+            a = await agents.lock_agent(s, tenant_id, uid)
             if a is not None:
-                agents[uid] = a
-        me = agents.get(user_id)
+                locked[uid] = a
+        me = locked.get(user_id)
         if me is None:
             raise Conflict("Agent is not logged in")
         step, inter = await _my_step(s, tenant_id, user_id, interaction_id, (CONNECTED,))
         if kind == TRANSFER and step.kind == CONFERENCE:
             raise Conflict("A conferenced party cannot transfer; leave instead")
-        chat = await _lock_chat(s, tenant_id, inter.chat_id or "", skip_locked=False)
-        if chat is None or chat.state in chatops.ENDED_STATES:
+        chat = await chats.lock(s, tenant_id, await _chat_of(s, inter))
+        if chat.state not in ACTIVE_STATES:
             raise Conflict("The chat has ended")
-        target_agent = agents.get(target_id)
+        target_agent = locked.get(target.id)
         if target_agent is None or target_agent.login_at is None:
             raise Conflict(f"{target_login} is not logged in")
-        if kind == TRANSFER and not is_routable(target_agent):
+        if kind == TRANSFER and not agents.is_routable(target_agent):
             raise Conflict(f"{target_login} is not ready")
-        if not has_room((await loads_of(s, target_id)).get(SLOT)):
+        if not agents.has_room((await agents.loads_of(s, target.id)).get(SLOT)):
             raise Conflict(f"{target_login} has no free chat slot")
         busy = (
             await s.execute(
                 select(InteractionStep.id).where(
                     InteractionStep.interaction_id == inter.id,
-                    InteractionStep.user_id == target_id,
+                    InteractionStep.user_id == target.id,
                     InteractionStep.phase.in_(OPEN_PHASES),
                 )
             )
@@ -1009,7 +1085,7 @@ async def _direct_offer(
             ).first()
             if pending is not None:
                 raise Conflict("A transfer of this interaction is already pending")
-            await _hand_over_in(s, me, step, inter, now=now)
+            await _hand_over_in(s, me, step, inter, chat, now=now)
         new = await _offer_in(
             rt,
             s,
@@ -1020,22 +1096,9 @@ async def _direct_offer(
             from_user_id=user_id,
             now=now,
         )
-        offer = Offer(new.id, inter.id, chat.id, target_id, kind)
-        party_id = step.party_id
-    if kind == TRANSFER:
-        if party_id:
-            await _safe(
-                "party_left",
-                chatops.party_left(
-                    rt, tenant_id=tenant_id, chat_id=offer.chat_id, party_id=party_id
-                ),
-            )
-        await _safe(
-            "mark_connecting",
-            chatops.mark_connecting(rt, tenant_id=tenant_id, chat_id=offer.chat_id),
-        )
-    await _publish(rt, tenant_id, user_id, target_id, routing=kind == TRANSFER)
-    return offer
+        # the routing worker withdraws the offer at its deadline
+        after_commit(s, chat_log.routing_topic(tenant_id), "deadline")
+        return Offer(new.id, inter.id, chat.id, target.id, kind)
 
 
 async def transfer_to_agent(
@@ -1068,7 +1131,24 @@ async def conference(
     )
 
 
-# ---- what the agent says and does in the chat ----------------------------------------
+async def set_case(
+    rt: Runtime, *, tenant_id: str, user_id: str, interaction_id: str, case_id: str
+) -> None:
+    """Link the chat to a CRM case (the customer receives ``chat_session_case_set``) and
+    the interaction record with it."""
+    if not case_id.strip():
+        raise Invalid("case_id must not be empty")
+    now = utcnow()
+    async with rt.db.write() as s:
+        _step, inter = await _my_step(
+            s, tenant_id, user_id, interaction_id, (CONNECTED, WRAP_UP), lock=False
+        )
+        chat = await chats.lock(s, tenant_id, await _chat_of(s, inter))
+        await chats.set_case_in(s, chat, case_id, now)
+        inter.case_id = chat.case_id
+
+
+# ---- what the agent says and does in the chat: the hot path -------------------------------
 
 AGENT_EVENTS = {
     "chat_session_message",
@@ -1080,41 +1160,210 @@ AGENT_EVENTS = {
     "chat_session_form_show",
     "chat_session_location",
     "chat_session_navigation",
+    "chat_session_signaling",
 }
+# what a customer without a held poll is told about by push notification
+PUSHED = (ev.MESSAGE, ev.FILE, ev.FORM_SHOW)
+
+
+def _post_event_fn(
+    conn: Connection,
+    rt: Runtime,
+    tenant_id: str,
+    user_id: str,
+    interaction_id: str,
+    event: dict[str, Any],
+    push: bool,
+    now: datetime,
+) -> Batched:
+    mine = conn.execute(
+        select(STEPS.c.party_id, INTERACTIONS.c.chat_id)
+        .join(INTERACTIONS, INTERACTIONS.c.id == STEPS.c.interaction_id)
+        .where(
+            STEPS.c.interaction_id == interaction_id,
+            STEPS.c.user_id == user_id,
+            STEPS.c.phase == CONNECTED,
+            INTERACTIONS.c.tenant_id == tenant_id,
+        )
+        .limit(1)
+    ).first()
+    if mine is None:
+        known = conn.execute(
+            select(STEPS.c.phase)
+            .join(INTERACTIONS, INTERACTIONS.c.id == STEPS.c.interaction_id)
+            .where(
+                STEPS.c.interaction_id == interaction_id,
+                STEPS.c.user_id == user_id,
+                INTERACTIONS.c.tenant_id == tenant_id,
+            )
+        ).first()
+        if known is None:
+            raise NotFound("Interaction not found")
+        raise Conflict("Your part in this interaction is not connected")
+    if not mine.party_id or not mine.chat_id:
+        raise Conflict("Not joined to the chat yet")
+    chat = chat_log.lock_row(conn, tenant_id, mine.chat_id)
+    if chat is None or chat.state not in ACTIVE_STATES:
+        raise chats.ended()
+    party = conn.execute(
+        select(PARTIES.c.display_name, PARTIES.c.left_at).where(PARTIES.c.id == mine.party_id)
+    ).first()
+    if party is None:
+        raise NotFound(f"Party not found: {mine.party_id}")
+    if party.left_at is not None:
+        raise Conflict("The party has left the chat", code="party_left")
+    kind = event["event"]
+    if kind == ev.FILE:
+        chat_log.file_fields(conn, tenant_id, chat.id, event, mine.party_id)
+    chats.complete_form(event, chat.last_seq + 1)
+    done = chat_log.write_events(
+        conn,
+        chat,
+        [("server", event, mine.party_id)],
+        now=now,
+        activity=kind in chat_log.ACTIVITY,
+        client_activity=False,
+    )
+    out = Batched(done.seqs[0], [(chat_log.chat_topic(chat.id), f"server:{done.last_seq}")])
+    if push and kind in PUSHED:
+        sub = conn.execute(select(PUSH).where(PUSH.c.chat_id == chat.id)).first()
+        if sub is not None:
+            out.calls.append(_push_call(rt, sub, party.display_name, event, chat.id))
+    return out
+
+
+def _push_call(
+    rt: Runtime, sub: Any, sender: str, event: dict[str, Any], chat_id: str
+) -> Callable[[], Awaitable[None]]:
+    text = str(event.get("msg") or event.get("file_name") or event.get("form_name") or "")
+    subscription = ChatPushSubscription(
+        chat_id=sub.chat_id,
+        tenant_id=sub.tenant_id,
+        kind=sub.kind,
+        token=sub.token,
+        bundle_id=sub.bundle_id,
+    )
+
+    async def call() -> None:
+        from switchboard.chats.push import notify
+
+        await notify(rt, subscription, title=sender, body=text, data={"chat_id": chat_id})
+
+    return call
 
 
 async def post_event(
     rt: Runtime, *, tenant_id: str, user_id: str, interaction_id: str, event: dict[str, Any]
 ) -> int:
-    """Post one chat event as the agent's party; returns its sequence number."""
+    """Post one chat event as the agent's party (one group-committed batch item);
+    returns its sequence number. A customer holding no poll is told by push."""
     name = event.get("event")
     if name not in AGENT_EVENTS:
         raise Invalid(f"Agents cannot send event {name!r}")
-    async with rt.db.read() as s:
-        step, inter = await _my_step(
-            s, tenant_id, user_id, interaction_id, (CONNECTED,), lock=False
-        )
-        party_id, chat_id = step.party_id, inter.chat_id or ""
-    if not party_id:
-        raise Conflict("Not joined to the chat yet")
-    return await chatops.post_party_event(
-        rt, tenant_id=tenant_id, chat_id=chat_id, party_id=party_id, event=event
+    clean = ev.clean(event, ev.PARTY_EVENTS)
+    push = False
+    if name in PUSHED:
+        chat_id = await _chat_id_of(rt, interaction_id)
+        push = chat_id is not None and await presence_of(rt).owner(chat_id) is None
+    seq: int = await rt.db.batch(
+        _post_event_fn,
+        rt,
+        tenant_id,
+        user_id,
+        interaction_id,
+        clean,
+        push,
+        utcnow(),
+        key=interaction_id,
     )
+    return seq
 
 
-async def set_case(
-    rt: Runtime, *, tenant_id: str, user_id: str, interaction_id: str, case_id: str
-) -> None:
-    """Link the chat to a CRM case (the customer receives ``chat_session_case_set``)."""
-    if not case_id.strip():
-        raise Invalid("case_id must not be empty")
+_chat_ids: dict[str, str] = {}
+
+
+async def _chat_id_of(rt: Runtime, interaction_id: str) -> str | None:
+    """The chat of an interaction (it never changes: cached)."""
+    found = _chat_ids.get(interaction_id)
+    if found is None:
+        async with rt.db.read() as s:
+            inter = await s.get(Interaction, interaction_id)
+            found = inter.chat_id if inter is not None else None
+        if found is not None:
+            if len(_chat_ids) > 100_000:
+                _chat_ids.clear()
+            _chat_ids[interaction_id] = found
+    return found
+
+
+# ---- chat timers: a timeout ends the agents' work too ------------------------------------
+
+
+async def fire_chat_timers(rt: Runtime, *, limit: int = 200) -> int:
+    """Fire due inactivity warnings and timeouts, and end chats whose customer is gone,
+    each chat in its own transaction (its agents' work ends with it). The chat row is
+    taken with ``SKIP LOCKED``: N processes never fire the same timer twice."""
+    now = utcnow()
     async with rt.db.read() as s:
-        _step, inter = await _my_step(
-            s, tenant_id, user_id, interaction_id, (CONNECTED, WRAP_UP), lock=False
-        )
-        chat_id = inter.chat_id or ""
-    await chatops.set_case(rt, tenant_id=tenant_id, chat_id=chat_id, case_id=case_id)
+        due = (
+            await s.execute(
+                select(ChatSession.id, ChatSession.tenant_id, ChatSession.poll_deadline_at)
+                .where(chats.due_clause(now))
+                .order_by(ChatSession.id)
+                .limit(limit)
+            )
+        ).all()
+    if not due:
+        return 0
+    gone = [cid for cid, _t, deadline in due if deadline is not None and deadline <= now]
+    seen = await presence_of(rt).last_seen(gone) if gone else {}
+    fired = 0
+    for chat_id, tenant_id, _deadline in due:
+        if await _retry(partial(_fire, rt, tenant_id, chat_id, seen.get(chat_id), now)):
+            fired += 1
+    return fired
+
+
+async def _fire(
+    rt: Runtime, tenant_id: str, chat_id: str, last_seen: float | None, now: datetime
+) -> bool:
     async with rt.db.write() as s:
-        row = await s.get(Interaction, interaction_id, with_for_update=True)
-        if row is not None:
-            row.case_id = case_id
+        users = await _open_users(s, tenant_id, chat_id)
+        locked: dict[str, AgentSession] = {}
+        for uid in sorted(users):
+            agent = await agents.lock_agent(s, tenant_id, uid)
+            if agent is not None:
+                locked[uid] = agent
+        chat = (
+            await s.execute(
+                select(ChatSession)
+                .where(ChatSession.id == chat_id, chats.due_clause(now))
+                .with_for_update(skip_locked=True)
+            )
+        ).scalar_one_or_none()
+        if chat is None:
+            return False
+        outcome = await chats.timer_in(s, chat, now=now, last_seen=last_seen)
+        if outcome.ended is None:
+            return outcome.warned
+        inter = await interaction_of(s, chat)
+        if not {st.user_id for st in await _open_steps(s, inter)} <= users:
+            raise _Changed
+        await finish_in(s, _Locked(locked, chat, inter), reason=outcome.ended, now=now)
+        return True
+
+
+async def next_timer_in(rt: Runtime) -> float | None:
+    """Seconds until the next chat timer is due (None: none is)."""
+    from sqlalchemy import func
+
+    async with rt.db.read() as s:
+        due_at, deadline = (
+            await s.execute(
+                select(func.min(ChatSession.due_at), func.min(ChatSession.poll_deadline_at))
+            )
+        ).one()
+    nearest = min((d for d in (due_at, deadline) if d is not None), default=None)
+    if nearest is None:
+        return None
+    return max(0.0, (nearest - utcnow()).total_seconds())

@@ -10,7 +10,6 @@ next pass sees the new truth. Any number of processes may run passes at once.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +22,7 @@ from switchboard.agents.models import BUSY, READY, AgentLoad, AgentSession
 from switchboard.chats.models import ChatSession
 from switchboard.core.db import utcnow
 from switchboard.core.runtime import Runtime
-from switchboard.interactions.actions import claim_chat, register_queued, tenant_setting
+from switchboard.interactions.actions import claim_chat, tenant_setting
 from switchboard.interactions.models import Interaction, InteractionStep
 from switchboard.routing.engine import Agent, Chat, Router, relaxed
 from switchboard.services.models import Service, Skill
@@ -37,6 +36,8 @@ class PassResult:
     planned: int = 0
     claimed: int = 0
     decisions: int = 0
+    # when the next skill relaxation step of a waiting chat is due (epoch seconds)
+    next_relax_at: float | None = None
 
 
 async def tenants_with_queue(*, session: AsyncSession) -> list[str]:
@@ -121,10 +122,11 @@ async def queued_chats(
 
 async def recent_refusals(
     *, session: AsyncSession, tenant_id: str, since: datetime
-) -> dict[str, set[str]]:
-    """chat id -> agents who rejected or missed it since ``since``."""
+) -> tuple[dict[str, set[str]], datetime | None]:
+    """chat id -> agents who rejected or missed it since ``since``; and the earliest
+    of those refusals."""
     rows = await session.execute(
-        select(Interaction.chat_id, InteractionStep.user_id)
+        select(Interaction.chat_id, InteractionStep.user_id, InteractionStep.ended_at)
         .join(Interaction, Interaction.id == InteractionStep.interaction_id)
         .where(
             InteractionStep.tenant_id == tenant_id,
@@ -133,10 +135,13 @@ async def recent_refusals(
         )
     )
     out: dict[str, set[str]] = {}
-    for chat_id, user_id in rows.all():
+    first: datetime | None = None
+    for chat_id, user_id, ended_at in rows.all():
         if chat_id:
             out.setdefault(chat_id, set()).add(user_id)
-    return out
+            if ended_at is not None and (first is None or ended_at < first):
+                first = ended_at
+    return out, first
 
 
 def requirements_of(chat: Any, service: Service | None) -> dict[str, int]:
@@ -148,25 +153,19 @@ def requirements_of(chat: Any, service: Service | None) -> dict[str, int]:
     return req
 
 
-# chats whose interaction record this process already made sure of
-_registered: OrderedDict[str, None] = OrderedDict()
-REGISTER_AFTER_SECONDS = 5.0
-
-
-async def _register_waiting(
-    rt: Runtime, tenant_id: str, rows: Sequence[Any], now: datetime
-) -> None:
-    """Interaction records for chats that wait (the ones offered get theirs when
-    claimed), so that statistics see chats abandoned in the queue."""
-    cutoff = now - timedelta(seconds=REGISTER_AFTER_SECONDS)
-    todo = [r for r in rows if r.id not in _registered and (r.queued_at or r.created_at) <= cutoff]
-    if not todo:
-        return
-    await register_queued(rt, tenant_id=tenant_id, chats=todo)
-    for r in todo:
-        _registered[r.id] = None
-    while len(_registered) > 100_000:
-        _registered.popitem(last=False)
+def next_relaxation(relaxation: Sequence[Any], queued_at: datetime, waited: float) -> float | None:
+    """When the next relaxation step of a chat waiting ``waited`` seconds is due."""
+    later = []
+    for step in relaxation:
+        try:
+            after = float(step.get("after_seconds"))
+        except (TypeError, ValueError, AttributeError):
+            continue
+        if after > waited:
+            later.append(after)
+    if not later:
+        return None
+    return queued_at.timestamp() + min(later)
 
 
 async def route_tenant(rt: Runtime, tenant_id: str) -> PassResult:
@@ -176,11 +175,9 @@ async def route_tenant(rt: Runtime, tenant_id: str) -> PassResult:
     async with rt.db.read() as s:
         agents = await routable_agents(session=s, tenant_id=tenant_id, slot="chat")
         if not agents:
-            first = await queued_chats(session=s, tenant_id=tenant_id, offset=0, limit=PAGE)
-        else:
-            first = None
+            return result  # nobody to route to: an agent who frees up wakes routing
         cooldown = await tenant_setting(rt, s, tenant_id, "reject_cooldown_seconds")
-        refusals = await recent_refusals(
+        refusals, first_refusal = await recent_refusals(
             session=s, tenant_id=tenant_id, since=now - timedelta(seconds=cooldown)
         )
         services = {
@@ -189,9 +186,9 @@ async def route_tenant(rt: Runtime, tenant_id: str) -> PassResult:
                 await s.execute(select(Service).where(Service.tenant_id == tenant_id))
             ).scalars()
         }
-    if first is not None:
-        await _register_waiting(rt, tenant_id, first, now)
-        return result
+    if first_refusal is not None:
+        # a refused chat may go back to that agent once the cooldown is over
+        result.next_relax_at = first_refusal.timestamp() + cooldown
     router = Router(agents)
     offset = 0
     plan: list[tuple[str, str]] = []
@@ -210,6 +207,9 @@ async def route_tenant(rt: Runtime, tenant_id: str) -> PassResult:
             if svc is not None and svc.relaxation and c.queued_at is not None:
                 waited = (now - c.queued_at).total_seconds()
                 req = relaxed(req, svc.relaxation, waited)
+                due = next_relaxation(svc.relaxation, c.queued_at, waited)
+                if due is not None and (result.next_relax_at is None or due < result.next_relax_at):
+                    result.next_relax_at = due
             chats.append(
                 Chat(
                     chat_id=c.id,
@@ -222,8 +222,6 @@ async def route_tenant(rt: Runtime, tenant_id: str) -> PassResult:
         result.decisions += len(chats)
         planned = router.plan(chats, time.time())
         plan.extend(planned)
-        taken = {chat_id for chat_id, _ in planned}
-        await _register_waiting(rt, tenant_id, [c for c in page if c.id not in taken], now)
         if len(page) < limit:
             break
     result.planned = len(plan)

@@ -20,7 +20,6 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchboard.chats import actions as chat_actions
 from switchboard.chats import events as ev
 from switchboard.chats import service as chat_service
 from switchboard.chats.hours import is_open
@@ -28,6 +27,7 @@ from switchboard.chats.models import ACTIVE_STATES, ChatSession
 from switchboard.core.db import utcnow
 from switchboard.core.errors import DomainError, Invalid, NotFound
 from switchboard.core.runtime import Runtime
+from switchboard.interactions import actions as interactions
 from switchboard.scenarios.models import AccessNumber, HoursOfOperation, ScenarioEntry
 from switchboard.sms import numbers
 from switchboard.sms.carriers import CarrierResult, OutgoingSms, get_carrier
@@ -455,7 +455,7 @@ async def _to_chat(
     rt: Runtime, entry: ScenarioEntry, key: str, customer: str, event: dict[str, Any]
 ) -> tuple[str, bool]:
     for attempt in range(3):
-        made = await chat_actions.create_chat(
+        made = await interactions.request_chat(
             rt,
             tenant_id=entry.tenant_id,
             entry=entry,
@@ -470,7 +470,7 @@ async def _to_chat(
         if made.is_new:
             return made.chat.id, True
         try:
-            await chat_actions.post_client_events(
+            await interactions.customer_events(
                 rt, tenant_id=entry.tenant_id, chat_id=made.chat.id, client_key=key, events=[event]
             )
             return made.chat.id, False

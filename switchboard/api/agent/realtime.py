@@ -2,33 +2,41 @@
 a long poll (``GET /agentapi/v1/events``) for clients that cannot keep a socket.
 
 Frames are JSON objects with a ``type`` and the ``cursor`` to resume after them. No
-database session is held while waiting: each wake re-reads the durable logs.
+database session is held while waiting: each wake re-reads the durable logs, and a
+wake by one chat reads that chat only.
+
+The socket authenticates with ``Authorization: Bearer`` on the upgrade request, or (the
+desktop: browsers cannot set that header) with a first frame ``{"type": "auth",
+"access_token": "..."}`` sent within 10 seconds; a token in the URL (``access_token``)
+is still accepted from other clients, and never logged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from switchboard.agents.actions import agent_topic, state_payload
-from switchboard.agents.channel import Cursor, collect, cursor_now, ends_chat
+from switchboard.agents.channel import Cursor, Stream, chat_of_topic, cursor_now
 from switchboard.agents.models import AgentSession
 from switchboard.api.agent.deps import CurrentAgent, RuntimeDep, principal_for
 from switchboard.api.agent.schemas import Events
 from switchboard.auth.service import Principal
-from switchboard.core.errors import DomainError
+from switchboard.core import metrics
+from switchboard.core.bus import Waiter
+from switchboard.core.errors import DomainError, Invalid, Unauthorized
 from switchboard.core.runtime import Runtime
-from switchboard.interactions import chatops
-from switchboard.interactions.actions import chat_finished
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/agentapi/v1", tags=["Agent API"])
 
 HEARTBEAT_SECONDS = 25.0
+AUTH_FRAME_SECONDS = 10.0
 
 
 async def _cursor(rt: Runtime, principal: Principal, raw: str | None) -> Cursor:
@@ -37,14 +45,20 @@ async def _cursor(rt: Runtime, principal: Principal, raw: str | None) -> Cursor:
     return await cursor_now(rt, tenant_id=principal.tenant_id, user_id=principal.user_id)
 
 
-async def _finish_ended(rt: Runtime, principal: Principal, frames: list[dict[str, Any]]) -> None:
-    """Release the agent the moment a customer ends a chat (the worker would, later)."""
-    for f in frames:
-        if f.get("type") == "chat_event" and ends_chat(f.get("event") or {}):
-            with contextlib.suppress(DomainError):
-                await chat_finished(
-                    rt, tenant_id=principal.tenant_id, chat_id=f["chat_id"], reason="customer_left"
-                )
+def _what_woke(stream: Stream, waiter: Waiter) -> list[str] | None:
+    """The chats to read after a wake-up, or None to read everything (the agent's own
+    queue changed, or the bus reconnected)."""
+    chats: list[str] = []
+    mine = agent_topic(stream.user_id)
+    for topic, _payload in waiter.drain_pairs():
+        if topic == mine or not topic:
+            return None
+        chat = chat_of_topic(topic)
+        if chat is None:
+            return None
+        if chat not in chats:
+            chats.append(chat)
+    return chats
 
 
 @router.get(
@@ -58,30 +72,26 @@ async def poll_events(
     cursor: str | None = None,
     timeout: float = 10.0,
 ) -> Events:
-    cur = await _cursor(rt, principal, cursor)
-    timeout = max(0.0, min(timeout, 30.0))
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        frames, new, chats = await collect(
-            rt, tenant_id=principal.tenant_id, user_id=principal.user_id, cursor=cur
+    if not 0 <= timeout <= 3600:
+        raise Invalid(
+            "timeout must be a number of seconds between 0 and 3600 (30 at most are used)"
         )
-        if frames:
-            await _finish_ended(rt, principal, frames)
-            return Events(events=frames, cursor=new.encode())
-        remaining = deadline - asyncio.get_running_loop().time()
+    stream = Stream(
+        rt, principal.tenant_id, principal.user_id, await _cursor(rt, principal, cursor)
+    )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + min(timeout, 30.0)
+    frames = await stream.read()
+    while not frames:
+        remaining = deadline - loop.time()
         if remaining <= 0:
-            return Events(events=[], cursor=new.encode())
-        topics = [agent_topic(principal.user_id)] + [chatops.chat_topic(c) for c in chats]
-        async with rt.bus.listen(topics) as waiter:
-            frames, new, chats2 = await collect(
-                rt, tenant_id=principal.tenant_id, user_id=principal.user_id, cursor=cur
-            )
-            if frames:
-                await _finish_ended(rt, principal, frames)
-                return Events(events=frames, cursor=new.encode())
-            if chats2 == chats:
-                await waiter.wait(min(remaining, rt.settings.long_poll_seconds))
-        cur = new
+            break
+        async with rt.bus.listen(stream.topics) as waiter:
+            frames = await stream.read()  # what committed before we listened
+            if frames or not await waiter.wait(min(remaining, rt.settings.long_poll_seconds)):
+                continue
+            frames = await stream.read(_what_woke(stream, waiter))
+    return Events(events=frames, cursor=stream.cursor.encode())
 
 
 class _Socket:
@@ -91,7 +101,7 @@ class _Socket:
 
     async def send(self, frame: dict[str, Any]) -> None:
         async with self.lock:
-            await self.ws.send_json(frame)
+            await self.ws.send_text(json.dumps(frame, separators=(",", ":")))
 
 
 async def _reader(sock: _Socket) -> None:
@@ -108,24 +118,42 @@ async def _reader(sock: _Socket) -> None:
             await sock.send({"type": "pong", "ref": msg.get("ref")})
 
 
+async def _token(ws: WebSocket) -> str:
+    auth = ws.headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    token = ws.query_params.get("access_token", "")
+    if token:
+        return token
+    # the desktop's way: the first frame carries the token
+    try:
+        async with asyncio.timeout(AUTH_FRAME_SECONDS):
+            first = await ws.receive_json()
+    except (TimeoutError, ValueError, WebSocketDisconnect, RuntimeError):
+        return ""
+    if isinstance(first, dict) and first.get("type") == "auth":
+        return str(first.get("access_token") or "")
+    return ""
+
+
 @router.websocket("/ws")
 async def agent_socket(ws: WebSocket) -> None:
-    """Query: ``access_token`` (or ``Authorization: Bearer``), optional ``cursor``."""
+    """Authentication: ``Authorization: Bearer``, or a first frame ``{"type": "auth",
+    "access_token"}``; optional query ``cursor`` to resume."""
     rt: Runtime = ws.app.state.rt
-    token = ws.query_params.get("access_token", "")
-    if not token:
-        auth = ws.headers.get("authorization", "")
-        scheme, _, value = auth.partition(" ")
-        token = value.strip() if scheme.lower() == "bearer" else ""
+    await ws.accept()
     try:
+        token = await _token(ws)
+        if not token:
+            raise Unauthorized("Authorization: Bearer <agent session token> is required")
         principal = await principal_for(rt, token)
         cursor = await _cursor(rt, principal, ws.query_params.get("cursor"))
     except DomainError as e:
-        await ws.accept()
-        await ws.send_json({"type": "error", "error": e.kind, "message": e.message})
-        await ws.close(code=4401 if e.status in (401, 403) else 4400)
+        with contextlib.suppress(Exception):
+            await ws.send_json({"type": "error", "error": e.kind, "message": e.message})
+            await ws.close(code=4401 if e.status in (401, 403) else 4400)
         return
-    await ws.accept()
     sock = _Socket(ws)
     reader = asyncio.create_task(_reader(sock))
     try:
@@ -133,7 +161,9 @@ async def agent_socket(ws: WebSocket) -> None:
             agent = await s.get(AgentSession, principal.user_id)
             hello = state_payload(agent) if agent is not None else {"state": "logged_out"}
         await sock.send({"type": "hello", "agent": hello, "cursor": cursor.encode()})
-        await _pump(rt, principal, sock, cursor, reader, token)
+        stream = Stream(rt, principal.tenant_id, principal.user_id, cursor)
+        with metrics.holding_poll("agent"):
+            await _pump(rt, stream, sock, reader, token)
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
@@ -145,50 +175,35 @@ async def agent_socket(ws: WebSocket) -> None:
 
 
 async def _pump(
-    rt: Runtime,
-    principal: Principal,
-    sock: _Socket,
-    cursor: Cursor,
-    reader: asyncio.Task[None],
-    token: str,
+    rt: Runtime, stream: Stream, sock: _Socket, reader: asyncio.Task[None], token: str
 ) -> None:
     loop = asyncio.get_running_loop()
     last_sent = loop.time()
-    limit = 200
-    chats: list[str] | None = None
     while not reader.done():
+        topics = stream.topics
         # listen first, then read: whatever commits after the read wakes the waiter
-        topics = [agent_topic(principal.user_id)]
-        topics += [chatops.chat_topic(c) for c in chats or ()]
         async with rt.bus.listen(topics) as waiter:
+            only: list[str] | None = None
             while not reader.done():
-                frames, cursor, now_chats = await collect(
-                    rt,
-                    tenant_id=principal.tenant_id,
-                    user_id=principal.user_id,
-                    cursor=cursor,
-                    limit=limit,
-                )
-                for f in frames:
-                    await sock.send(f)
+                frames = await stream.read(only)
+                for frame in frames:
+                    await sock.send(frame)
                 if frames:
                     last_sent = loop.time()
-                    await _finish_ended(rt, principal, frames)
-                if now_chats != chats:
-                    chats = now_chats
-                    break  # listen to the new set of chats (and read once more)
-                if len(frames) >= limit:
+                if len(frames) >= stream.limit:
+                    only = None
                     continue  # more is waiting
-                wait = min(rt.settings.long_poll_seconds, HEARTBEAT_SECONDS)
+                if stream.topics != topics:
+                    break  # listen to the new set of chats (and read once more)
+                wait = max(0.0, HEARTBEAT_SECONDS - (loop.time() - last_sent))
                 woke = asyncio.create_task(waiter.wait(wait))
                 await asyncio.wait({woke, reader}, return_when=asyncio.FIRST_COMPLETED)
                 if not woke.done():
-                    woke.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await woke
+                    woke.cancel()  # the client left (never awaited: see core.alarms)
                     return
-                if loop.time() - last_sent >= HEARTBEAT_SECONDS:
-                    break
+                if not woke.result():
+                    break  # heartbeat time
+                only = _what_woke(stream, waiter)
         if loop.time() - last_sent >= HEARTBEAT_SECONDS:
             try:
                 await principal_for(rt, token)
@@ -196,5 +211,5 @@ async def _pump(
                 await sock.send({"type": "error", "error": e.kind, "message": e.message})
                 await sock.ws.close(code=4401)
                 return
-            await sock.send({"type": "heartbeat", "cursor": cursor.encode()})
+            await sock.send({"type": "heartbeat", "cursor": stream.cursor.encode()})
             last_sent = loop.time()

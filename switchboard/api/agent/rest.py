@@ -41,19 +41,23 @@ from switchboard.api.agent.schemas import (
     PastChat,
     Posted,
     ReceiptIn,
+    SignalingIn,
     StateChange,
     Step,
     TransferIn,
     TypingIn,
     UserInfo,
 )
-from switchboard.api.common import bearer_token, body_doc, parse
+from switchboard.api.common import bearer_token, body_doc, client_address, parse
 from switchboard.api.messaging.upload import receive_file
 from switchboard.auth.actions import LoginFailed, login, revoke
 from switchboard.chats import files
-from switchboard.core.errors import Invalid, NotFound, Unauthorized
+from switchboard.chats import service as chat_service
+from switchboard.chats.events import render
+from switchboard.core.errors import Invalid, NotFound, TooManyRequests, Unauthorized
 from switchboard.core.runtime import Runtime
-from switchboard.interactions import actions, chatops
+from switchboard.core.security import upload_headers
+from switchboard.interactions import actions
 from switchboard.interactions import service as interactions
 from switchboard.interactions.models import Interaction, InteractionStep
 from switchboard.services.models import Disposition, NotReadyReason, Service
@@ -133,8 +137,14 @@ async def login_route(request: Request, rt: RuntimeDep) -> LoginResponse:
             using="password",
             kind="agent",
             lifetime_seconds=rt.settings.agent_session_lifetime_seconds,
+            source=client_address(request),
         )
     except LoginFailed as e:
+        if e.reason == "throttled":
+            raise TooManyRequests(
+                "Too many failed logins from this address; retry later",
+                retry_after=int(e.retry_after + 0.999) or 1,
+            ) from e
         messages = {
             "locked": "User is locked out after repeated failures",
             "disabled": "User is disabled",
@@ -173,8 +183,12 @@ async def login_route(request: Request, rt: RuntimeDep) -> LoginResponse:
     responses=ERRORS,
 )
 async def logout_route(request: Request, principal: CurrentAgent, rt: RuntimeDep) -> AgentState:
-    await agents.end_session(rt, tenant_id=principal.tenant_id, user_id=principal.user_id)
-    await revoke(rt, bearer_token(request) or request.query_params.get("access_token", ""))
+    await actions.logout(
+        rt,
+        tenant_id=principal.tenant_id,
+        user_id=principal.user_id,
+        token=bearer_token(request) or request.query_params.get("access_token", ""),
+    )
     return _state(await _agent(rt, principal.tenant_id, principal.user_id))
 
 
@@ -212,15 +226,23 @@ async def get_state(principal: CurrentAgent, rt: RuntimeDep) -> AgentState:
 )
 async def put_state(request: Request, principal: CurrentAgent, rt: RuntimeDep) -> AgentState:
     data = await parse(request, StateChange)
-    await agents.set_state(
-        rt,
-        tenant_id=principal.tenant_id,
-        user_id=principal.user_id,
-        state=data.state,
-        reason=data.reason,
-    )
     if data.state == "logged_out":
-        await revoke(rt, bearer_token(request) or request.query_params.get("access_token", ""))
+        if data.reason is not None:
+            raise Invalid("Only not_ready takes a reason")
+        await actions.logout(
+            rt,
+            tenant_id=principal.tenant_id,
+            user_id=principal.user_id,
+            token=bearer_token(request) or request.query_params.get("access_token", ""),
+        )
+    else:
+        await agents.set_state(
+            rt,
+            tenant_id=principal.tenant_id,
+            user_id=principal.user_id,
+            state=data.state,
+            reason=data.reason,
+        )
     return _state(await _agent(rt, principal.tenant_id, principal.user_id))
 
 
@@ -334,7 +356,9 @@ async def _out(rt: Runtime, st: InteractionStep, it: Interaction) -> Interaction
     service_name = None
     async with rt.db.read() as s:
         if it.chat_id:
-            chat = await chatops.get_chat(session=s, tenant_id=it.tenant_id, chat_id=it.chat_id)
+            chat = await chat_service.get_chat(
+                session=s, tenant_id=it.tenant_id, chat_id=it.chat_id
+            )
             if chat is not None:
                 customer = {
                     "parameters": dict(chat.parameters or {}),
@@ -482,6 +506,23 @@ async def typing(
 
 
 @router.post(
+    "/interactions/{interaction_id}/signaling",
+    summary="Send a WebRTC signaling message to the customer (relayed, never in history)",
+    response_model=Posted,
+    openapi_extra=body_doc(SignalingIn),
+    responses=ERRORS,
+)
+async def signaling(
+    interaction_id: str, request: Request, principal: CurrentAgent, rt: RuntimeDep
+) -> Posted:
+    data = await parse(request, SignalingIn)
+    payload = data.data.model_dump(exclude_none=True)
+    return await _post(
+        rt, principal, interaction_id, {"event": "chat_session_signaling", "data": payload}
+    )
+
+
+@router.post(
     "/interactions/{interaction_id}/files",
     summary="Send a file: a multipart upload (field 'file'), or the file_id of one uploaded",
     response_model=Posted,
@@ -534,7 +575,14 @@ async def get_file(
     path = files.path_of(rt, stored)
     if not path.is_file():
         raise NotFound("File not found")
-    return FileResponse(path, media_type=stored.content_type, filename=stored.name)
+    headers = upload_headers(stored.content_type, stored.name)
+    return FileResponse(
+        path,
+        media_type=headers.pop("Content-Type"),
+        filename=stored.name,
+        content_disposition_type="attachment" if "Content-Disposition" in headers else "inline",
+        headers=headers,
+    )
 
 
 @router.post(
@@ -698,12 +746,12 @@ async def history(
             user_id=principal.user_id,
             interaction_id=interaction_id,
         )
-        events = (
-            await chatops.events_after(session=s, chat_id=it.chat_id, after_seq=0, limit=5000)
+        rows = (
+            await chat_service.events_after(session=s, chat_id=it.chat_id, after_seq=0, limit=5000)
             if it.chat_id
             else []
         )
-    return {"events": [{"chat_seq": seq, "event": e} for seq, e in events]}
+    return {"events": [{"chat_seq": r.seq, "event": render(r, r.chat_id)} for r in rows]}
 
 
 @router.get(
@@ -733,14 +781,16 @@ async def client_history(
                 limit=limit,
             )
             for c in chats:
-                evs = await chatops.events_after(session=s, chat_id=c.id, after_seq=0, limit=1000)
+                evs = await chat_service.events_after(
+                    session=s, chat_id=c.id, after_seq=0, limit=1000
+                )
                 out.append(
                     PastChat(
                         chat_id=c.id,
                         state=c.state,
                         created_at=c.created_at.isoformat(),
                         ended_at=_iso(c.ended_at),
-                        events=[e for _seq, e in evs],
+                        events=[render(e, c.id) for e in evs],
                     )
                 )
     return ClientHistory(chats=out)

@@ -37,6 +37,42 @@ class TypingIn(_In):
     typing: bool
 
 
+SIGNALING_TYPES = (
+    "REQUEST_CALL",
+    "OFFER_CALL",
+    "ANSWER_CALL",
+    "ICE_CANDIDATE",
+    "END_CALL",
+    "CALL_REJECTED",
+    "REQUEST_PHONE_CALL",
+    "REQUEST_SMS",
+)
+
+
+class SignalingData(_In):
+    """A WebRTC signaling message (seed 003 ``chat_session_signaling``)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    type: Literal[
+        "REQUEST_CALL",
+        "OFFER_CALL",
+        "ANSWER_CALL",
+        "ICE_CANDIDATE",
+        "END_CALL",
+        "CALL_REJECTED",
+        "REQUEST_PHONE_CALL",
+        "REQUEST_SMS",
+    ]
+    sdp: str | None = Field(default=None, max_length=65536)
+    candidate: str | None = Field(default=None, max_length=4096)
+    sdpMid: str | None = Field(default=None, max_length=255)
+    sdpMLineIndex: int | None = Field(default=None, ge=0, le=65535)
+
+
+class SignalingIn(_In):
+    data: SignalingData
+
+
 class FormIn(_In):
     form_name: str = Field(min_length=1, max_length=255)
     form_timeout: int | None = Field(default=None, ge=0)

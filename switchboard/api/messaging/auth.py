@@ -20,7 +20,6 @@ from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy import and_, select
 
-from switchboard.chats.config import chat_settings
 from switchboard.core.errors import DomainError, Forbidden
 from switchboard.core.runtime import Runtime
 from switchboard.scenarios.models import ScenarioEntry
@@ -134,32 +133,57 @@ def tenant_candidates(request: Request) -> list[str]:
 
 
 _Found = tuple[Tenant | None, ScenarioEntry | None]
-_cache: dict[tuple[tuple[str, ...], str | None, str], tuple[float, _Found]] = {}
+_Key = tuple[tuple[str, ...], str | None, str]
 _CACHE_MAX = 20_000
+CACHE_KEY = "messaging.auth-cache"
 
 
-def clear_cache() -> None:
-    """Forget the cached tenants and entries (they also expire on their own)."""
-    _cache.clear()
+class _Cache:
+    """Tenants and entries by what clients name them with. Every Messaging request needs
+    them and they change rarely: kept ``chat_auth_cache_seconds``, and forgotten at once
+    when a ``config:<tenant>`` message says the configuration changed (any process)."""
+
+    def __init__(self) -> None:
+        self.found: dict[_Key, tuple[float, _Found]] = {}
+
+    def seen(self, topic: str, payload: str) -> None:
+        self.found.clear()
+
+    def reset(self) -> None:
+        self.found.clear()
+
+
+def _cache_of(rt: Runtime) -> _Cache:
+    found = rt.providers.get(CACHE_KEY)
+    if isinstance(found, _Cache):
+        return found
+    cache = _Cache()
+    rt.providers[CACHE_KEY] = cache
+    rt.bus.tap("config:", cache)
+    return cache
+
+
+def clear_cache(rt: Runtime) -> None:
+    """Forget the cached tenants and entries."""
+    _cache_of(rt).found.clear()
 
 
 async def _find(
     rt: Runtime, names: list[str], tenant_id: str | None, app_id: str
 ) -> tuple[Tenant | None, ScenarioEntry | None]:
-    """``_lookup`` behind a short cache: every Messaging request needs the tenant and
-    entry, which change rarely (a change applies within ``auth_cache_seconds``)."""
-    ttl = chat_settings(rt).auth_cache_seconds
+    ttl = rt.settings.chat_auth_cache_seconds
     if ttl <= 0:
         return await _lookup(rt, names, tenant_id, app_id)
+    cache = _cache_of(rt).found
     key = (tuple(names), tenant_id, app_id)
     now = time.monotonic()
-    hit = _cache.get(key)
+    hit = cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
     found = await _lookup(rt, names, tenant_id, app_id)
-    if len(_cache) >= _CACHE_MAX:
-        _cache.clear()
-    _cache[key] = (now + ttl, found)
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[key] = (now + ttl, found)
     return found
 
 
