@@ -92,6 +92,7 @@ class Run:
         self.by_chat: dict[str, Chat] = {}
         self.agents: list[Agent] = []
         self.accepted = 0
+        self.offers_taken = 0
         self.sent: dict[str, float] = {}
         self.lat: dict[str, list[float]] = {"c2a": [], "a2c": []}
         self.dupes = 0
@@ -111,7 +112,7 @@ class Run:
             if text.startswith(("c|", "a|")):
                 self.dupes += 1
             return
-        self.lat[text[0] == "c" and "c2a" or "a2c"].append(time.monotonic() - sent)
+        self.lat["c2a" if text[0] == "c" else "a2c"].append(time.monotonic() - sent)
 
     def customer_events(self, events: list[dict[str, Any]]) -> None:
         for e in events:
@@ -159,14 +160,19 @@ class Run:
                         if msg.startswith("c|"):
                             self.arrived(msg)
                 elif kind == "offer":
+                    if self.offers_taken >= self.args.active:
+                        continue  # the relay offers everything; agents take --active
+                    self.offers_taken += 1
                     agent.pending_accepts.append(
-                        asyncio.create_task(self.accept(agent, frame["chat_id"], frame["interaction_id"]))
+                        asyncio.create_task(
+                            self.accept(agent, frame["chat_id"], frame["interaction_id"])
+                        )
                     )
 
     async def accept(self, agent: Agent, chat_id: str, interaction_id: str) -> None:
         conn = self.conn()
         try:
-            status, body = await conn.json(
+            status, _body = await conn.json(
                 "POST",
                 f"/agentapi/v1/interactions/{interaction_id}/accept",
                 {"Authorization": f"Bearer {agent.token}"},
@@ -262,8 +268,22 @@ class Run:
         finally:
             self.send_pool.put_nowait(conn)
 
+    async def idle(self, seconds: float) -> dict[str, Any]:
+        """The server's CPU while every customer holds a poll and nobody writes."""
+        cpu0 = cpu_seconds(self.server.pid)
+        t0 = time.monotonic()
+        await asyncio.sleep(seconds)
+        cores = (cpu_seconds(self.server.pid) - cpu0) / (time.monotonic() - t0)
+        return {
+            "server": self.server.name,
+            "held polls": sum(1 for c in self.chats if c.poll is not None),
+            "idle cpu (cores)": round(cores, 3),
+            "rss MiB": rss_mib(self.server.pid),
+        }
+
     async def step(self, rate: float, seconds: float, ids: itertools.count[int]) -> dict[str, Any]:
-        """Offer ``rate`` messages/s (both directions together) for ``seconds``."""
+        """Offer ``rate`` messages/s (both directions together, or agent -> customer
+        only with ``--direction a2c``) for ``seconds``."""
         live = [c for c in self.chats if c.agent is not None]
         rng = random.Random(int(rate))
         for k in self.lat:
@@ -283,7 +303,7 @@ class Run:
                 await asyncio.sleep(delay)
             chat = live[rng.randrange(len(live))]
             mid = next(ids)
-            if i % 2 == 0:
+            if i % 2 == 0 and self.args.direction == "both":
                 text = f"c|{mid}"
                 self.sent[text] = at
                 task = asyncio.create_task(self.send_customer(chat, text))
@@ -327,10 +347,10 @@ class Run:
         for _ in range(self.args.senders):
             self.send_pool.put_nowait(self.conn())
         t0 = time.monotonic()
-        await gather_limited([self.customer_start(c) for c in self.chats], 32)
+        await gather_limited([self.customer_start(c) for c in self.chats], 64)
         self.setup_chats_s = round(time.monotonic() - t0, 1)
-        deadline = time.monotonic() + 120
-        while self.accepted < len(self.chats) and time.monotonic() < deadline:
+        deadline = time.monotonic() + 300
+        while self.accepted < self.args.active and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         self.setup_all_s = round(time.monotonic() - t0, 1)
 
@@ -395,7 +415,9 @@ async def create_agents(port: int, domain: str, secret: str, count: int) -> list
     return logins
 
 
-async def measure(server: Server, domain: str, logins: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
+async def measure(
+    server: Server, domain: str, logins: list[str], args: argparse.Namespace
+) -> list[dict[str, Any]]:
     run = Run(server, domain, args)
     try:
         await run.setup(logins)
@@ -405,6 +427,8 @@ async def measure(server: Server, domain: str, logins: list[str], args: argparse
             f"RSS {rss_mib(server.pid)} MiB",
             flush=True,
         )
+        if args.idle_seconds:
+            print_table(f"{server.name}: idle", [await run.idle(args.idle_seconds)])
         ids = itertools.count()
         rows = []
         for rate in args.rates:
@@ -453,13 +477,14 @@ def prepare(args: argparse.Namespace) -> Scratch:
 
 async def amain(args: argparse.Namespace, sc: Scratch) -> None:
     redis_url = sc.settings.redis_url
-    capacity = -(-args.chats // args.agents)
+    capacity = -(-args.active // args.agents)
     domain, tenant_id, secret = await demo_tenant(sc.settings)
     await set_team_capacity(sc.settings, tenant_id, "Support Team", capacity)
 
     results: dict[str, list[dict[str, Any]]] = {}
     print(
-        f"== chat_relay: {args.chats} chats, {args.agents} agents x {capacity}, "
+        f"== chat_relay: {args.chats} customers, {args.active} chats taken by "
+        f"{args.agents} agents x {capacity}, "
         f"database {sc.settings.database_url.split(':', 1)[0]}, "
         f"bus {'redis' if redis_url else 'in-process'}, {args.workers} worker(s), "
         f"{os.cpu_count()} cores",
@@ -468,7 +493,9 @@ async def amain(args: argparse.Namespace, sc: Scratch) -> None:
     targets = [t for t in ("relay", "engine") if t in args.targets]
     for target in targets:
         if target == "engine":
-            server = start_server("engine", "switchboard.asgi:app", workers=args.workers, env=sc.env)
+            server = start_server(
+                "engine", "switchboard.asgi:app", workers=args.workers, env=sc.env
+            )
         else:
             server = start_server("relay", "bench.relay_app:create()", workers=1)
         try:
@@ -488,7 +515,9 @@ async def amain(args: argparse.Namespace, sc: Scratch) -> None:
         table.append(
             {
                 "server": "engine/relay",
-                "rate at p99<100ms": round(e["rate at p99<100ms"] / max(r["rate at p99<100ms"], 1), 3),
+                "rate at p99<100ms": round(
+                    e["rate at p99<100ms"] / max(r["rate at p99<100ms"], 1), 3
+                ),
                 "best delivered/s": round(e["best delivered/s"] / max(r["best delivered/s"], 1), 3),
                 "cpu ms/msg": round(e["cpu ms/msg"] / max(r["cpu ms/msg"], 1e-9), 2),
             }
@@ -498,7 +527,12 @@ async def amain(args: argparse.Namespace, sc: Scratch) -> None:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--chats", type=int, default=1000)
+    p.add_argument("--chats", type=int, default=1000, help="customers, each holding a poll")
+    p.add_argument("--active", type=int, default=0, help="chats agents take (default: all of them)")
+    p.add_argument("--direction", choices=("both", "a2c"), default="both")
+    p.add_argument(
+        "--idle-seconds", type=float, default=0.0, help="measure idle CPU this long first"
+    )
     p.add_argument("--agents", type=int, default=100)
     p.add_argument(
         "--rates",
@@ -513,7 +547,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     p.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"))
     p.add_argument("--targets", default="relay,engine")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.active = min(args.active or args.chats, args.chats)
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:

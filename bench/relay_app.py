@@ -115,8 +115,13 @@ def create() -> FastAPI:
             chat.seq += 1
             await relay.frame(
                 chat.agent,
-                {"type": "chat_event", "chat_id": chat.id, "interaction_id": chat.id,
-                 "chat_seq": chat.seq, "event": {**event, "party_id": chat.id}},
+                {
+                    "type": "chat_event",
+                    "chat_id": chat.id,
+                    "interaction_id": chat.id,
+                    "chat_seq": chat.seq,
+                    "event": {**event, "party_id": chat.id},
+                },
             )
         events = list(chat.pending)
         chat.pending.clear()
@@ -138,15 +143,24 @@ def create() -> FastAPI:
         data = await body(request)
         chat = relay.chats[interaction_id]
         chat.seq += 1
-        event = {"event": "chat_session_message", "msg": data.get("msg", ""),
-                 "msg_id": f"{chat.id}-{chat.seq}", "party_id": "agent",
-                 "timestamp": str(int(time.time()))}
+        event = {
+            "event": "chat_session_message",
+            "msg": data.get("msg", ""),
+            "msg_id": f"{chat.id}-{chat.seq}",
+            "party_id": "agent",
+            "timestamp": str(int(time.time())),
+        }
         chat.pending.append(event)
         chat.wake.set()
         await relay.frame(
             chat.agent,
-            {"type": "chat_event", "chat_id": chat.id, "interaction_id": chat.id,
-             "chat_seq": chat.seq, "event": event},
+            {
+                "type": "chat_event",
+                "chat_id": chat.id,
+                "interaction_id": chat.id,
+                "chat_seq": chat.seq,
+                "event": event,
+            },
         )
         return _json({"seq": chat.seq})
 

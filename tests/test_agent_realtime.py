@@ -59,7 +59,7 @@ def chat_msg(frame: dict[str, Any]) -> str | None:
 @pytest.fixture(scope="module")
 def server(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
     """One live server (one worker process) for the tests of this module."""
-    return live_server_factory(routing_poll_seconds=0.2, long_poll_seconds=1.0)
+    return live_server_factory(long_poll_seconds=1.0)
 
 
 async def test_websocket_offer_events_and_resume(

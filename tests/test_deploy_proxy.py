@@ -182,7 +182,7 @@ async def test_chat_through_the_tls_proxy_with_two_workers(
     tls_proxy: Callable[[str], str],
     tenant: TenantInfo,
 ) -> None:
-    server = live_server_factory(workers=2, routing_poll_seconds=0.2)
+    server = live_server_factory(workers=2)
     url = tls_proxy(server.base_url.removeprefix("http://"))
     async with httpx.AsyncClient(base_url=url, verify=False, timeout=20) as http:
         r = await http.get("/health")

@@ -166,14 +166,19 @@ async def test_claim_accept_message_reject_and_missed(
         rt,
         tenant,
         topics,
-        lambda: interactions.claim_chat(rt, tenant_id=tenant.tenant_id, chat_id=c.chat_id, user_id=uid),
+        lambda: interactions.claim_chat(
+            rt, tenant_id=tenant.tenant_id, chat_id=c.chat_id, user_id=uid
+        ),
     )
-    assert await interactions.claim_chat(
-        rt, tenant_id=tenant.tenant_id, chat_id=c.chat_id, user_id=uid
-    ) is not None
+    # now it goes through (this claim, or a routing pass that came first)
+    await interactions.claim_chat(rt, tenant_id=tenant.tenant_id, chat_id=c.chat_id, user_id=uid)
     async with rt.db.read() as s:
         interaction_id = (
-            await s.execute(select(Interaction.id).where(Interaction.chat_id == c.chat_id))
+            await s.execute(
+                select(Interaction.id)
+                .join(InteractionStep, InteractionStep.interaction_id == Interaction.id)
+                .where(Interaction.chat_id == c.chat_id, InteractionStep.phase == "offered")
+            )
         ).scalar_one()
     headers = {"Authorization": f"Bearer {token}"}
     # reject: revoked offer, freed slot, chat back in the queue
@@ -197,11 +202,12 @@ async def test_accept(raw: httpx.AsyncClient, rt: Runtime, tenant: TenantInfo) -
     await c.start()
     token = await agent_login(raw, tenant, "agent1")
     uid = await user_id(rt, tenant, "agent1")
-    offer = await interactions.claim_chat(
-        rt, tenant_id=tenant.tenant_id, chat_id=c.chat_id, user_id=uid
-    )
-    assert offer is not None
-    accept = f"{AGENT_API}/interactions/{offer.interaction_id}/accept"
+    await interactions.claim_chat(rt, tenant_id=tenant.tenant_id, chat_id=c.chat_id, user_id=uid)
+    async with rt.db.read() as s:
+        interaction_id = (
+            await s.execute(select(Interaction.id).where(Interaction.chat_id == c.chat_id))
+        ).scalar_one()
+    accept = f"{AGENT_API}/interactions/{interaction_id}/accept"
     headers = {"Authorization": f"Bearer {token}"}
     topics = await topics_of(rt, tenant, c.chat_id, "agent1")
     await atomic(rt, tenant, topics, lambda: raw.post(accept, headers=headers))
@@ -209,7 +215,9 @@ async def test_accept(raw: httpx.AsyncClient, rt: Runtime, tenant: TenantInfo) -
     assert r.status_code == 200, r.text
 
 
-async def _connected(raw: httpx.AsyncClient, rt: Runtime, tenant: TenantInfo) -> tuple[Customer, Seat]:
+async def _connected(
+    raw: httpx.AsyncClient, rt: Runtime, tenant: TenantInfo
+) -> tuple[Customer, Seat]:
     c = Customer(raw, tenant)
     await c.start()
     seat = await connect_agent(raw, rt, tenant, c.chat_id)
@@ -270,9 +278,10 @@ async def test_logout_withdraws_offers(
     await c.start()
     token = await agent_login(raw, tenant, "agent1")
     uid = await user_id(rt, tenant, "agent1")
-    assert await interactions.claim_chat(
-        rt, tenant_id=tenant.tenant_id, chat_id=c.chat_id, user_id=uid
-    )
+    await interactions.claim_chat(rt, tenant_id=tenant.tenant_id, chat_id=c.chat_id, user_id=uid)
+    async with rt.db.read() as s:
+        chat = await s.get(ChatSession, c.chat_id)
+        assert chat is not None and chat.state == "connecting"  # offered to agent1
     topics = await topics_of(rt, tenant, c.chat_id, "agent1")
     headers = {"Authorization": f"Bearer {token}"}
     await atomic(rt, tenant, topics, lambda: raw.post(f"{AGENT_API}/logout", headers=headers))

@@ -9,7 +9,6 @@ import httpx
 
 from switchboard.core.runtime import Runtime
 from switchboard.gms import actions
-from switchboard.gms.config import gms_settings
 from switchboard.gms.files import entry_dir
 from tests.conftest import TenantInfo
 from tests.test_gms_support import GMS, assert_error, expire_entry, host
@@ -111,10 +110,10 @@ async def test_storage_errors(
 
 async def test_tenant_quota(client: httpx.AsyncClient, tenant: TenantInfo, rt: Runtime) -> None:
     h = host(tenant)
-    cfg = gms_settings(rt)
-    saved = (cfg.max_entries_per_tenant, cfg.max_bytes_per_tenant)
+    cfg = rt.settings
+    saved = (cfg.gms_max_entries_per_tenant, cfg.gms_max_bytes_per_tenant)
     try:
-        cfg.max_entries_per_tenant, cfg.max_bytes_per_tenant = 2, 100
+        cfg.gms_max_entries_per_tenant, cfg.gms_max_bytes_per_tenant = 2, 100
         r = await client.post(f"{ST}/60", data={"a": "x" * 40}, headers=h)
         assert r.status_code == 200, r.text
         eid = r.json()["id"]
@@ -129,4 +128,4 @@ async def test_tenant_quota(client: httpx.AsyncClient, tenant: TenantInfo, rt: R
         r = await client.post(f"{GMS}/service/request-interaction", headers=h)
         assert_error(r, 507)
     finally:
-        cfg.max_entries_per_tenant, cfg.max_bytes_per_tenant = saved
+        cfg.gms_max_entries_per_tenant, cfg.gms_max_bytes_per_tenant = saved

@@ -485,7 +485,7 @@ async def test_no_record_dialed_twice_across_processes(
     )
     attempts = {c["entry"]["ID"]: c["attempts"] for c in r.json()}
     assert len(attempts) == 43
-    assert all(len(a) == 1 and a[0]["disposition"] == "Busy" for a in attempts.values())
+    assert all(len(a) == 1 and a[0]["disposition"] == "Busy" for a in attempts.values()), attempts
     r = await client.get(f"{API}/campaign/Outbound Campaign/statistics", headers=h)
     assert r.json()["dialed"] == 43
     assert r.json()["busy"] == 43

@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select
 
 from switchboard.chats.models import ChatPushSubscription
-from switchboard.chats.push import SETTINGS_KEY, PushSettings
 from switchboard.core.runtime import Runtime
 from switchboard.tenants.actions import update_settings
 from tests.conftest import TenantInfo
@@ -31,11 +30,12 @@ async def services(rt: Runtime) -> AsyncIterator[tuple[FakeApns, FakeFcm]]:
     async with serve_h2(apns.app()) as apns_url, serve(fcm.app()) as fcm_url:
         fcm.base_url = fcm_url
         rt.providers.pop("push", None)
-        rt.providers[SETTINGS_KEY] = PushSettings(apns_url=apns_url, fcm_url=fcm_url)
+        saved = (rt.settings.push_apns_url, rt.settings.push_fcm_url)
+        rt.settings.push_apns_url, rt.settings.push_fcm_url = apns_url, fcm_url
         try:
             yield apns, fcm
         finally:
-            rt.providers.pop(SETTINGS_KEY, None)
+            rt.settings.push_apns_url, rt.settings.push_fcm_url = saved
             for key in [k for k in rt.providers if k.startswith("push.native.")]:
                 native = rt.providers.pop(key)
                 for sender in (native.apns, native.fcm):

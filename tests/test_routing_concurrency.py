@@ -107,7 +107,7 @@ async def _handle(
 async def test_four_processes_2000_chats_50_agents(
     live_server_factory: Callable[..., LiveServer], tenant: TenantInfo, rt: Runtime
 ) -> None:
-    server = live_server_factory(workers=4, routing_poll_seconds=0.5, long_poll_seconds=2.0)
+    server = live_server_factory(workers=4, long_poll_seconds=2.0)
     await configure(
         rt,
         tenant,

@@ -27,7 +27,6 @@ async def test_wallboard_live(
         stats_refresh_seconds=0.2,
         stats_day_refresh_seconds=0.2,
         stats_chart_refresh_seconds=0.2,
-        routing_poll_seconds=0.2,
     )
     async with (
         httpx.AsyncClient(base_url=server.base_url, timeout=15) as http,

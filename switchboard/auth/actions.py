@@ -19,8 +19,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.auth.models import AccessToken
+from switchboard.auth.service import REVOKED_TOPIC
 from switchboard.auth.throttle import LockState, get_throttle
-from switchboard.core.db import utcnow
+from switchboard.core.db import after_commit, utcnow
 from switchboard.core.runtime import Runtime
 from switchboard.core.security import new_token, token_digest, verify_secret_async
 from switchboard.tenants.models import Tenant
@@ -155,6 +156,7 @@ async def revoke(rt: Runtime, token: str) -> bool:
         result = await s.execute(
             delete(AccessToken).where(AccessToken.digest == token_digest(token))
         )
+        after_commit(s, REVOKED_TOPIC, "")
         return bool(getattr(result, "rowcount", 0))
 
 
@@ -167,6 +169,7 @@ async def revoke_user_tokens_in(
     if kinds is not None:
         stmt = stmt.where(AccessToken.kind.in_(kinds))
     await s.execute(stmt)
+    after_commit(s, REVOKED_TOPIC, "")
 
 
 # ---- lock state, as the Configuration API's user/lock shows and clears it -----------

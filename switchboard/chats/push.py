@@ -37,7 +37,6 @@ import httpx
 import jwt
 from google.auth import transport as google_transport
 from google.oauth2 import service_account
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import delete
 
 from switchboard.chats.config import chat_settings
@@ -48,7 +47,6 @@ from switchboard.tenants.models import Tenant
 log = logging.getLogger(__name__)
 
 PROVIDER_KEY = "push"
-SETTINGS_KEY = "push.settings"
 KINDS = ("ios_apns", "ios_firebase", "android_firebase")
 MAX_PAYLOAD = 4096  # bytes, APNs and FCM alike
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -61,24 +59,22 @@ APNS_TOKEN_SECONDS = 50 * 60  # Apple: at most one hour, not more often than eve
 Delivery = Literal["sent", "invalid_token", "failed"]
 
 
-class PushSettings(BaseSettings):
-    """Environment prefix ``SWITCHBOARD_PUSH_``."""
+@dataclass(frozen=True)
+class PushSettings:
+    """The ``push_*`` fields of the one ``Settings`` (environment ``SWITCHBOARD_PUSH_*``):
+    where the services are (``apns_url`` None: Apple's host of the tenant's APNs
+    environment), and the timeout of one request."""
 
-    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_PUSH_", extra="ignore")
-
-    # where the services are (None: Apple's host of the tenant's APNs environment)
-    apns_url: str | None = None
-    fcm_url: str = "https://fcm.googleapis.com"
-    timeout_seconds: float = 10.0
+    apns_url: str | None
+    fcm_url: str
+    timeout_seconds: float
 
 
 def push_settings(rt: Runtime) -> PushSettings:
-    found = rt.providers.get(SETTINGS_KEY)
-    if isinstance(found, PushSettings):
-        return found
-    created = PushSettings()
-    rt.providers[SETTINGS_KEY] = created
-    return created
+    s = rt.settings
+    return PushSettings(
+        apns_url=s.push_apns_url, fcm_url=s.push_fcm_url, timeout_seconds=s.push_timeout_seconds
+    )
 
 
 @dataclass(frozen=True)

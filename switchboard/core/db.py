@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -204,6 +205,12 @@ class GroupCommit:
             if isinstance(out, Batched):
                 publishes += out.publishes
                 calls += out.calls
+        # committed: wake the readers (and start the follow-up work) before anyone is
+        # answered, so that an answer never overtakes the wake-up it caused
+        try:
+            await self._db.committed(publishes, calls, background=True)
+        except Exception:
+            log.exception("publishing after a group commit failed")
         for item, out in zip(batch, outcomes, strict=True):
             if item.future.done():
                 continue
@@ -211,7 +218,6 @@ class GroupCommit:
                 item.future.set_result(out.result)
             else:
                 item.future.set_exception(out)
-        await self._db.committed(publishes, calls, background=True)
 
 
 def _fail(item: _Item[Any], error: BaseException) -> None:
@@ -319,8 +325,9 @@ class Database:
         """``fn(connection, *args)`` in a read-only transaction."""
         if self.sync_read is not None and self._reader_threads is not None:
             loop = asyncio.get_running_loop()
+            ctx = contextvars.copy_context()  # request ids in logs, statement counters
             return await loop.run_in_executor(
-                self._reader_threads, _sync_tx, self.sync_read, fn, args
+                self._reader_threads, ctx.run, _sync_tx, self.sync_read, fn, args
             )
         async with self.read_engine.connect() as conn:
             return await conn.run_sync(fn, *args)
@@ -339,9 +346,10 @@ class Database:
         """``fn(connection, *args)`` in a write transaction (committed on return)."""
         if self.sync_write is not None and self._writer_thread is not None:
             loop = asyncio.get_running_loop()
+            ctx = contextvars.copy_context()
             async with self.serialised():
                 return await loop.run_in_executor(
-                    self._writer_thread, _sync_tx, self.sync_write, fn, args
+                    self._writer_thread, ctx.run, _sync_tx, self.sync_write, fn, args
                 )
         async with self.write_engine.begin() as conn:
             return await conn.run_sync(fn, *args)

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
         default_factory=lambda: [{"urls": ["stun:stun.l.google.com:19302"]}]
     )
 
+    # resolved access tokens are kept this long by each process (revocations and user
+    # changes clear them at once, through the bus)
+    auth_cache_seconds: float = 10.0
+
     # the chat engine (a tenant setting ``chat_poll_abandon_seconds`` overrides the first)
     # a customer that has not polled for this long is gone and its chat ends
     chat_poll_abandon_seconds: int = 120
@@ -90,11 +94,33 @@ class Settings(BaseSettings):
     # the "webhook" push provider posts each notification to this URL
     chat_push_webhook_url: str | None = None
 
+    # push services (None: Apple's host of the tenant's APNs environment)
+    push_apns_url: str | None = None
+    push_fcm_url: str = "https://fcm.googleapis.com"
+    push_timeout_seconds: float = 10.0
+
+    # Genesys Mobile Services (environment SWITCHBOARD_GMS_*): access codes, expirations,
+    # storage limits per tenant, callbacks, request body limits, housekeeping period
+    gms_access_code_digits: int = 4
+    gms_default_expiration_seconds: int = 300
+    gms_max_expiration_seconds: int = 7 * 24 * 3600
+    gms_max_storage_ttl_seconds: int = 30 * 24 * 3600
+    gms_max_entries_per_tenant: int = 100_000
+    gms_max_bytes_per_tenant: int = 2 * 1024 * 1024 * 1024
+    gms_user_data_grace_seconds: int = 24 * 3600
+    gms_retention_seconds: int = 7 * 24 * 3600
+    gms_callback_window_seconds: int = 3600
+    gms_max_callback_days: int = 90
+    gms_max_fields: int = 200
+    gms_max_files: int = 20
+    gms_max_value_bytes: int = 64 * 1024
+    gms_max_list: int = 1000
+    gms_worker_interval_seconds: float = 5.0
+
     # agents and routing (tenant settings of the same names override the first three)
     offer_timeout_seconds: float = 20.0
     reject_cooldown_seconds: float = 60.0
     missed_offer_reason: str = "Missed offer"
-    routing_poll_seconds: float = 1.0
 
     # demo tenant
     demo_tenant: str = "example.com"

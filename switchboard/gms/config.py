@@ -1,53 +1,51 @@
-"""Settings of the GMS domain (environment prefix ``SWITCHBOARD_GMS_``).
+"""Settings of the GMS domain: the ``gms_*`` fields of the one ``Settings`` (environment
+``SWITCHBOARD_GMS_*``), read as one object.
 
 The tenant of requests that name none is the core setting ``gms_default_tenant``.
 """
 
 from __future__ import annotations
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from dataclasses import dataclass
 
 from switchboard.core.runtime import Runtime
 
-PROVIDER_KEY = "gms.settings"
 
-
-class GmsSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_GMS_", extra="ignore")
-
-    # digits of the access codes of request-interaction / request-access
-    access_code_digits: int = 4
-    # validity of an access number/code when the request gives no _expiration_time
-    default_expiration_seconds: int = 300
-    max_expiration_seconds: int = 7 * 24 * 3600
-    # Storage API: the largest TTL a client may ask for
-    max_storage_ttl_seconds: int = 30 * 24 * 3600
-    # what one tenant may keep in storage at once (507 beyond)
-    max_entries_per_tenant: int = 100_000
-    max_bytes_per_tenant: int = 2 * 1024 * 1024 * 1024
-    # the user data of a service outlives the service's expiration by this much
-    user_data_grace_seconds: int = 24 * 3600
-    # ended services (matched, cancelled, expired, completed) are deleted after this
-    retention_seconds: int = 7 * 24 * 3600
-    # a callback is expected to happen within this window after its desired time
-    callback_window_seconds: int = 3600
-    # how far ahead a callback may be scheduled
-    max_callback_days: int = 90
-    # limits of one request body (fields, files, one text value); the total size of
-    # a body is the core setting max_upload_bytes
-    max_fields: int = 200
-    max_files: int = 20
-    max_value_bytes: int = 64 * 1024
-    # listing of callbacks: at most this many (newest first)
-    max_list: int = 1000
-    # the purge worker's period
-    worker_interval_seconds: float = 5.0
+@dataclass(frozen=True)
+class GmsSettings:
+    access_code_digits: int
+    default_expiration_seconds: int
+    max_expiration_seconds: int
+    max_storage_ttl_seconds: int
+    max_entries_per_tenant: int
+    max_bytes_per_tenant: int
+    user_data_grace_seconds: int
+    retention_seconds: int
+    callback_window_seconds: int
+    max_callback_days: int
+    max_fields: int
+    max_files: int
+    max_value_bytes: int
+    max_list: int
+    worker_interval_seconds: float
 
 
 def gms_settings(rt: Runtime) -> GmsSettings:
-    found = rt.providers.get(PROVIDER_KEY)
-    if isinstance(found, GmsSettings):
-        return found
-    created = GmsSettings()
-    rt.providers[PROVIDER_KEY] = created
-    return created
+    s = rt.settings
+    return GmsSettings(
+        access_code_digits=s.gms_access_code_digits,
+        default_expiration_seconds=s.gms_default_expiration_seconds,
+        max_expiration_seconds=s.gms_max_expiration_seconds,
+        max_storage_ttl_seconds=s.gms_max_storage_ttl_seconds,
+        max_entries_per_tenant=s.gms_max_entries_per_tenant,
+        max_bytes_per_tenant=s.gms_max_bytes_per_tenant,
+        user_data_grace_seconds=s.gms_user_data_grace_seconds,
+        retention_seconds=s.gms_retention_seconds,
+        callback_window_seconds=s.gms_callback_window_seconds,
+        max_callback_days=s.gms_max_callback_days,
+        max_fields=s.gms_max_fields,
+        max_files=s.gms_max_files,
+        max_value_bytes=s.gms_max_value_bytes,
+        max_list=s.gms_max_list,
+        worker_interval_seconds=s.gms_worker_interval_seconds,
+    )

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from switchboard.agents import actions as agents
 from switchboard.agents.models import NOT_READY, AgentSession
 from switchboard.auth.models import AccessToken
+from switchboard.auth.service import REVOKED_TOPIC
 from switchboard.chats import actions as chats
 from switchboard.chats import events as ev
 from switchboard.chats import log as chat_log
@@ -705,6 +706,7 @@ async def logout(
                         AccessToken.digest == token_digest(token), AccessToken.user_id == user_id
                     )
                 )
+                after_commit(s, REVOKED_TOPIC, "")
             return status
 
     return await _retry(op)
