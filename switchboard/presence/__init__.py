@@ -1,0 +1,1 @@
+"""Agent desktop presence: who still has a desktop open (issue 13)."""
