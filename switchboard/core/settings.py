@@ -121,6 +121,14 @@ class Settings(BaseSettings):
     offer_timeout_seconds: float = 20.0
     reject_cooldown_seconds: float = 60.0
     missed_offer_reason: str = "Missed offer"
+    # desktop presence (issue 13): an agent whose realtime sockets all closed is made
+    # not ready (agent_disconnect_reason) after the grace period and logged out after
+    # agent_disconnect_logout_seconds (0 disables either); a process refreshes the lease
+    # of its open sockets, so a crashed process's sockets count as gone after the lease
+    agent_disconnect_grace_seconds: float = 60.0
+    agent_disconnect_logout_seconds: float = 1800.0
+    agent_disconnect_reason: str = "Disconnected"
+    agent_presence_lease_seconds: float = 120.0
 
     # demo tenant
     demo_tenant: str = "example.com"

@@ -31,6 +31,7 @@ from switchboard.core import metrics
 from switchboard.core.bus import Waiter
 from switchboard.core.errors import DomainError, Invalid, Unauthorized
 from switchboard.core.runtime import Runtime
+from switchboard.presence import actions as presence
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/agentapi/v1", tags=["Agent API"])
@@ -154,6 +155,8 @@ async def agent_socket(ws: WebSocket) -> None:
             await ws.send_json({"type": "error", "error": e.kind, "message": e.message})
             await ws.close(code=4401 if e.status in (401, 403) else 4400)
         return
+    # the desktop counts as present while a socket is open (switchboard/presence)
+    await presence.opened(rt, tenant_id=principal.tenant_id, user_id=principal.user_id)
     sock = _Socket(ws)
     reader = asyncio.create_task(_reader(sock))
     try:
@@ -172,6 +175,9 @@ async def agent_socket(ws: WebSocket) -> None:
             await reader
         with contextlib.suppress(Exception):
             await ws.close()
+        await asyncio.shield(
+            presence.closed(rt, tenant_id=principal.tenant_id, user_id=principal.user_id)
+        )
 
 
 async def _pump(
