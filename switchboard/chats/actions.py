@@ -27,6 +27,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchboard.calls import actions as calls
 from switchboard.chats import events as ev
 from switchboard.chats import ewt
 from switchboard.chats import log as chat_log
@@ -204,6 +205,7 @@ async def party_left_in(s: AsyncSession, chat: ChatSession, party_id: str, now: 
     if party.left_at is not None or chat.state not in ACTIVE_STATES:
         return
     party.left_at = now
+    await calls.party_left_in(s, chat, party_id, now)
     await append(
         s,
         chat,
@@ -255,6 +257,7 @@ async def end_in(
 ) -> None:
     """End the session: ``failed`` for ``FAILED_REASONS``, else ``completed``. Every
     party leaves; the customer receives ``chat_session_ended``."""
+    await calls.chat_ending_in(s, chat, now)
     was_waiting = chat.state in ("queued", "connecting")
     state = "failed" if reason in FAILED_REASONS else "completed"
     await s.execute(

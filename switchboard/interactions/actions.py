@@ -37,6 +37,7 @@ from switchboard.agents import actions as agents
 from switchboard.agents.models import NOT_READY, AgentSession
 from switchboard.auth.models import AccessToken
 from switchboard.auth.service import REVOKED_TOPIC
+from switchboard.calls import actions as calls
 from switchboard.chats import actions as chats
 from switchboard.chats import events as ev
 from switchboard.chats import log as chat_log
@@ -592,6 +593,7 @@ async def accept(rt: Runtime, *, tenant_id: str, user_id: str, interaction_id: s
             payload = {"interaction_id": inter.id, "chat_id": lk.chat.id}
             agents.queue_event(s, agent, "offer_accepted", payload)
             agents.queue_event(s, agent, "interaction_connected", {**payload, "party_id": party_id})
+            await calls.agent_joined_in(s, agent, lk.chat, party_id, now)
             return party_id
 
     return await _retry(op)

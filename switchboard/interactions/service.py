@@ -72,6 +72,8 @@ async def my_part(
         .where(
             InteractionStep.interaction_id == interaction_id,
             InteractionStep.user_id == user_id,
+            # the record of a call in the chat (switchboard/calls) is not the agent's part
+            InteractionStep.kind != "call",
         )
         .order_by(InteractionStep.offered_at.desc())
         .limit(1)

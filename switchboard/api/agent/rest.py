@@ -51,6 +51,7 @@ from switchboard.api.agent.schemas import (
 from switchboard.api.common import bearer_token, body_doc, client_address, parse
 from switchboard.api.messaging.upload import receive_file
 from switchboard.auth.actions import LoginFailed, login, revoke
+from switchboard.calls import actions as calls
 from switchboard.chats import files
 from switchboard.chats import service as chat_service
 from switchboard.chats.events import render
@@ -517,9 +518,14 @@ async def signaling(
 ) -> Posted:
     data = await parse(request, SignalingIn)
     payload = data.data.model_dump(exclude_none=True)
-    return await _post(
-        rt, principal, interaction_id, {"event": "chat_session_signaling", "data": payload}
+    seq = await calls.agent_signaling(
+        rt,
+        tenant_id=principal.tenant_id,
+        user_id=principal.user_id,
+        interaction_id=interaction_id,
+        data=payload,
     )
+    return Posted(seq=seq)
 
 
 @router.post(

@@ -1,0 +1,61 @@
+"""Calls in the agent's chats (``/agentapi/v1/interactions/{id}/calls``): the calls of an
+interaction the agent took part in, with their outcome, duration and recording.
+
+The signaling itself goes through ``POST /agentapi/v1/interactions/{id}/signaling`` (the
+agent API) and the realtime channel (``call_ringing``, ``call_connected``,
+``call_ended`` frames). See docs/calls.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from switchboard.api.agent.deps import CurrentAgent, RuntimeDep
+from switchboard.calls import service as calls
+from switchboard.calls.schemas import CallList, CallRead
+from switchboard.interactions import service as interactions
+from switchboard.recordings.models import Recording
+
+router = APIRouter(prefix="/agentapi/v1", tags=["Agent API: calls"])
+
+RECORDING_SOURCE = "webrtc"
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, invalid or expired agent session token"},
+    403: {"description": "The user may not handle interactions"},
+    404: {"description": "No such interaction of this agent"},
+}
+
+
+@router.get(
+    "/interactions/{interaction_id}/calls",
+    summary="The voice and video calls of one of the agent's interactions",
+    response_model=CallList,
+    responses=ERRORS,
+)
+async def list_calls(interaction_id: str, principal: CurrentAgent, rt: RuntimeDep) -> CallList:
+    async with rt.db.read() as s:
+        await interactions.my_part(
+            session=s,
+            tenant_id=principal.tenant_id,
+            user_id=principal.user_id,
+            interaction_id=interaction_id,
+        )
+        rows = await calls.for_interaction(
+            session=s, tenant_id=principal.tenant_id, interaction_id=interaction_id
+        )
+        steps = [c.step_id for c in rows if c.step_id]
+        recorded: dict[str, str] = {}
+        if steps:
+            for rec_id, source_id in (
+                await s.execute(
+                    select(Recording.id, Recording.source_id).where(
+                        Recording.source == RECORDING_SOURCE, Recording.source_id.in_(steps)
+                    )
+                )
+            ).all():
+                recorded[source_id] = rec_id
+    return CallList(calls=[CallRead.of(c, recorded.get(c.step_id or "")) for c in rows])
