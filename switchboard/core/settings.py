@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,17 +70,6 @@ class Settings(BaseSettings):
     ice_servers: list[dict[str, Any]] = Field(
         default_factory=lambda: [{"urls": ["stun:stun.l.google.com:19302"]}]
     )
-    # calls in chats (docs/calls.md): TURN servers handed out with short-lived
-    # credentials of the TURN REST API scheme (coturn's use-auth-secret): username
-    # "<expiry>:<tenant>", credential base64(HMAC-SHA1(turn_secret, username))
-    turn_urls: list[str] = Field(default_factory=list)
-    turn_secret: str = ""
-    turn_ttl_seconds: int = 3600
-    # "relay": the browsers exchange media directly (the server relays signaling);
-    # "server": the server terminates both sides, relays and records the media
-    calls_media_path: Literal["relay", "server"] = "relay"
-    # the longest call the media server records (seconds)
-    calls_max_seconds: int = 4 * 3600
 
     # resolved access tokens are kept this long by each process (revocations and user
     # changes clear them at once, through the bus)
@@ -96,6 +85,17 @@ class Settings(BaseSettings):
     chat_handle_time_sample: int = 50
     chat_max_parameters: int = 100
     chat_max_events_per_request: int = 100
+    # Messaging API: a value inside POST chats ``parameters`` (the web widget's objects)
+    # nests at most this deep
+    chat_parameter_max_depth: int = 8
+    # Messaging API operations (not long polls, uploads, downloads) answer 504/5000 when
+    # they take longer (api/messaging/guard.py)
+    chat_request_timeout_seconds: float = 30.0
+    # where cases live: "none" (here only) or "webhook" (a CRM told at Close Case;
+    # its errors answer 500/5602) (crm/cases.py)
+    crm_provider: str = "none"
+    crm_webhook_url: str = ""
+    crm_timeout_seconds: float = 10.0
     chat_max_events_per_answer: int = 500
     # a chat's delivery state known to this process is re-read from the database after
     # this long (it bounds the delay of an event whose wake-up was lost)

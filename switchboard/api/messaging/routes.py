@@ -16,21 +16,38 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
 from switchboard import __version__
-from switchboard.api.common import body_doc, query_int, read_body, safe_loads
+from switchboard.api.common import (
+    LENIENT_JSON_TYPES,
+    body_doc,
+    check_document,
+    is_json_type,
+    media_type,
+    query_int,
+    read_body,
+    safe_loads,
+)
 from switchboard.api.messaging.auth import CURSOR_HEADER, Client, authenticate
+from switchboard.api.messaging.guard import guarded
 from switchboard.api.messaging.upload import receive_file
-from switchboard.calls import actions as calls
-from switchboard.calls.service import ice_servers as call_ice_servers
 from switchboard.chats import actions, ewt, files, polling, service
 from switchboard.chats import events as ev
 from switchboard.chats.hours import is_open
 from switchboard.chats.models import ACTIVE_STATES, ChatFile, ChatSession
 from switchboard.core.bus import Waiter
 from switchboard.core.db import utcnow
-from switchboard.core.errors import DomainError, Invalid, NotAcceptable, NotFound, Unavailable
+from switchboard.core.errors import (
+    DomainError,
+    Invalid,
+    NotAcceptable,
+    NotFound,
+    Unavailable,
+    UnsupportedMediaType,
+)
 from switchboard.core.runtime import Runtime
 from switchboard.core.security import upload_headers
+from switchboard.crm import actions as crm
 from switchboard.interactions import actions as interactions
+from switchboard.scenarios import widget
 from switchboard.scenarios.models import HoursOfOperation
 from switchboard.users.models import User
 
@@ -69,6 +86,7 @@ class IceServersRead(BaseModel):
 
 class ConfigurationRead(BaseModel):
     definition: dict[str, Any]
+    styles: dict[str, Any]
 
 
 class CaseHistoryRead(BaseModel):
@@ -102,13 +120,20 @@ def bad_json(message: str) -> Invalid:
 
 
 async def json_object(request: Request, *, empty_ok: bool = True) -> dict[str, Any]:
-    """The body as a JSON object, whatever content type the client sent (clients in the
-    field differ), bounded in size (413) and shape (depth, integers, NUL: 400/5003)."""
+    """The body as a JSON object, sent as JSON, ``text/plain`` (Postman's raw bodies) or
+    without a content type (415 for types that cannot be JSON: forms, files), bounded in
+    size (413) and shape (depth, integers, NUL: 400/5003). An empty body is ``{}`` with
+    ``empty_ok``, whatever its type."""
     raw = await read_body(request, request.app.state.rt.settings.json_max_body_bytes)
     if not raw.strip():
         if empty_ok:
             return {}
         raise bad_json("a JSON object is required")
+    ctype = media_type(request)
+    if not is_json_type(ctype, LENIENT_JSON_TYPES):
+        raise UnsupportedMediaType(
+            f"Content-Type must be application/json (or text/plain), not {ctype}", code="5003"
+        )
     data = safe_loads(raw, code="5003")
     if not isinstance(data, dict):
         raise bad_json("a JSON object is required")
@@ -181,93 +206,6 @@ def parameter_type(spec: dict[str, Any]) -> str:
     return "TEXT"
 
 
-STYLING_DEFAULTS: dict[str, Any] = {
-    "title": "Chat",
-    "showAgentPic": "show",
-    "width": 400,
-    "height": 640,
-    "color": "1f6feb",
-    "textColor": "FFFFFF",
-    "style": "style1",
-    "tabStyle": "square",
-    "fileUploadEnabled": True,
-    "emojiSelector": True,
-    "enableClientSideChatHistory": False,
-    "widgetMinimizationEnabled": True,
-    "inactivityWarningMessage": actions.DEFAULT_WARNING,
-    "inactivityTimeoutMessage": actions.DEFAULT_TIMEOUT,
-    "agentLeftMessage": "$(name) has left the session.",
-    "sessionEndedMessage": "Session has ended.",
-    "agentTypingIndicator": "$(name) is typing",
-    "hintMessageTextBox": "Text...",
-}
-
-
-def widget_definition(client: Client) -> dict[str, Any]:
-    """The entry's widget configuration in the documented ``definition`` shape."""
-    cfg: dict[str, Any] = dict(client.entry.widget_configuration or {})
-    if isinstance(cfg.get("definition"), dict):
-        return dict(cfg["definition"])
-    if "chatWidgetStyling" in cfg:
-        return cfg
-    styling = dict(STYLING_DEFAULTS)
-    styling["title"] = str(cfg.get("title") or client.entry.name)
-    if cfg.get("color"):
-        styling["color"] = str(cfg["color"]).lstrip("#")
-    fields: list[dict[str, Any]] = []
-    for spec in client.entry.expected_parameters or []:
-        name = str(spec.get("name", ""))
-        fields.append(
-            {
-                "formFieldType": "label",
-                "label": str(spec.get("description") or name),
-                "required": False,
-                "validate": False,
-                "options": [],
-            }
-        )
-        fields.append(
-            {
-                "formFieldType": "phone" if spec.get("type") == "phone" else "text",
-                "name": name,
-                "required": bool(spec.get("required", False)),
-                "validate": False,
-                "options": [],
-            }
-        )
-    definition: dict[str, Any] = {
-        "chatWidgetStyling": styling,
-        "chatInitiations": [
-            {
-                "id": client.entry.id,
-                "name": client.entry.name,
-                "contactTab": {
-                    "enabled": True,
-                    "location": "bottom_right",
-                    "agentsAvailableMsg": "Chat with us. We are online!",
-                    "agentsNotAvailableMsg": "Sorry, there are no agents available",
-                    "outOfHoursMsg": "Sorry, we are closed right now",
-                    "doNotShowAfterHours": False,
-                    "doNotShowAfterEWTThreshold": False,
-                },
-                "preChat": {
-                    "enabled": bool(fields),
-                    "title": styling["title"],
-                    "chatButtonEnabled": True,
-                    "chatButtonText": "Chat",
-                    "cancelButtonEnabled": True,
-                    "cancelButtonText": "Cancel",
-                    "commonFields": fields,
-                },
-            }
-        ],
-    }
-    extras = {k: v for k, v in cfg.items() if k not in ("title", "color")}
-    if extras:
-        definition["switchboard"] = extras
-    return definition
-
-
 PUSH_KEYS = {
     "ios_apns_device_token": "ios_apns",
     "ios_firebase_device_token": "ios_firebase",
@@ -312,6 +250,7 @@ async def auth(request: Request, tenant_hint: str | None = None) -> Client:
     return await authenticate(request, version=version_of(request), tenant_hint=tenant_hint)
 
 
+@guarded
 async def availability(request: Request) -> Response:
     client = await auth(request)
     if not await entry_open(client):
@@ -331,6 +270,7 @@ async def availability(request: Request) -> Response:
     return client.respond({"chat": "available", "ewt": ewt.as_text(estimate)})
 
 
+@guarded
 async def parameters(request: Request) -> Response:
     client = await auth(request)
     out = [
@@ -344,18 +284,24 @@ async def parameters(request: Request) -> Response:
 MAX_PARAMETER_BYTES = 16 * 1024
 
 
-def parameter_value(key: str, value: Any) -> Any:
+def parameter_value(key: str, value: Any, max_depth: int) -> Any:
     """A parameter as stored: strings (numbers and booleans as text), or the objects and
-    arrays that web widgets send (``location``, ``user_platform``), bounded in size."""
+    arrays that web widgets send (``location``, ``user_platform``), bounded in depth and
+    size (400/5003)."""
     if value is None or isinstance(value, str):
         return value if value is None else value[:4096]
     if isinstance(value, bool | int | float):
         return str(value)[:4096]
+    try:
+        check_document(value, max_depth=max_depth, code="5003")
+    except Invalid as e:
+        raise bad_json(f"parameters.{key}: {e.message}") from e
     if len(json.dumps(value)) > MAX_PARAMETER_BYTES:
-        raise bad_json(f"parameters.{key} is too large")
+        raise bad_json(f"parameters.{key} is too large (at most {MAX_PARAMETER_BYTES} bytes)")
     return value
 
 
+@guarded
 async def request_chat(request: Request) -> Response:
     client = await auth(request)
     data = await json_object(request)
@@ -365,7 +311,10 @@ async def request_chat(request: Request) -> Response:
     if len(raw_params) > client.rt.settings.chat_max_parameters:
         raise Invalid("Too many parameters.", code="5603")
     params: dict[str, Any] = {
-        str(key)[:255]: parameter_value(str(key), value) for key, value in raw_params.items()
+        str(key)[:255]: parameter_value(
+            str(key), value, client.rt.settings.chat_parameter_max_depth
+        )
+        for key, value in raw_params.items()
     }
     for spec in client.entry.expected_parameters or []:
         name = str(spec.get("name", ""))
@@ -408,6 +357,7 @@ async def request_chat(request: Request) -> Response:
     return client.respond(body)
 
 
+@guarded
 async def active_chat(request: Request) -> Response:
     client = await auth(request)
     async with client.rt.db.read() as s:
@@ -433,10 +383,13 @@ async def get_events(request: Request, chat_id: str) -> Response:
     return events_response(client, answer)
 
 
+@guarded
 async def post_events(request: Request, chat_id: str) -> Response:
     client = await auth(request)
     data = await json_object(request, empty_ok=False)
     raw = data.get("events")
+    if raw is None:
+        raise Invalid("No events", code="5511")
     if not isinstance(raw, list):
         raise bad_json("events must be an array")
     if len(raw) > client.rt.settings.chat_max_events_per_request:
@@ -444,9 +397,7 @@ async def post_events(request: Request, chat_id: str) -> Response:
     cleaned = [ev.clean(item, ev.CLIENT_EVENTS, where=f"events[{i}]") for i, item in enumerate(raw)]
     cursor = parse_cursor(request)
     if cleaned:
-        # signaling changes calls too (switchboard/calls), off the plain hot path
-        on = calls.customer_events if calls.takes(cleaned) else interactions.customer_events
-        await on(
+        await interactions.customer_events(
             client.rt,
             tenant_id=client.tenant_id,
             chat_id=chat_id,
@@ -462,6 +413,7 @@ async def post_events(request: Request, chat_id: str) -> Response:
     return events_response(client, answer)
 
 
+@guarded
 async def history(request: Request, chat_id: str) -> Response:
     client = await auth(request)
     chat = await chat_of(client, chat_id)
@@ -510,6 +462,7 @@ async def _image_chat(request: Request, chat_id: str) -> ChatSession:
     return chat
 
 
+@guarded
 async def profile_photo(request: Request, chat_id: str, party_id: str) -> Response:
     chat = await _image_chat(request, chat_id)
     rt: Runtime = request.app.state.rt
@@ -531,6 +484,7 @@ async def profile_photo(request: Request, chat_id: str, party_id: str) -> Respon
     )
 
 
+@guarded
 async def chat_icon(request: Request, chat_id: str) -> Response:
     await _image_chat(request, chat_id)
     return Response(
@@ -540,20 +494,30 @@ async def chat_icon(request: Request, chat_id: str) -> Response:
     )
 
 
+@guarded
 async def ice_servers(request: Request) -> Response:
     client = await auth(request)
-    async with client.rt.db.read() as s:
-        servers = await call_ice_servers(
-            session=s, settings=client.rt.settings, tenant_id=client.tenant_id
-        )
+    servers: list[dict[str, Any]] = []
+    for server in client.rt.settings.ice_servers:
+        urls = server.get("urls") or server.get("url") or []
+        if isinstance(urls, str):
+            urls = [urls]
+        for url in urls:
+            item: dict[str, Any] = {"url": url}
+            for key in ("username", "credential"):
+                if server.get(key):
+                    item[key] = server[key]
+            servers.append(item)
     return client.respond({"servers": servers})
 
 
+@guarded
 async def configuration(request: Request) -> Response:
     client = await auth(request)
-    return client.respond({"definition": widget_definition(client)})
+    return client.respond(widget.get(entry=client.entry))
 
 
+@guarded
 async def notifications(request: Request, chat_id: str) -> Response:
     client = await auth(request)
     data = await json_object(request)
@@ -609,28 +573,37 @@ async def _case_history(client: Client, chat_id: str | None) -> Response:
 
 async def _close_case(client: Client, chat_id: str | None) -> Response:
     chat = await case_chat(client, chat_id)
-    await actions.close_case(
-        client.rt, tenant_id=client.tenant_id, chat_id=chat.id, client_key=client.client_key
+    await crm.close_case(
+        client.rt,
+        tenant_id=client.tenant_id,
+        tenant=client.tenant_domain,
+        chat=chat,
+        client_key=client.client_key,
     )
     return client.respond({})
 
 
+@guarded
 async def case_history_top(request: Request) -> Response:
     return await _case_history(await auth(request), None)
 
 
+@guarded
 async def case_history_chat(request: Request, chat_id: str) -> Response:
     return await _case_history(await auth(request), chat_id)
 
 
+@guarded
 async def close_case_top(request: Request) -> Response:
     return await _close_case(await auth(request), None)
 
 
+@guarded
 async def close_case_chat(request: Request, chat_id: str) -> Response:
     return await _close_case(await auth(request), chat_id)
 
 
+@guarded
 async def server_version(request: Request) -> Response:
     client = await auth(request)
     return client.respond({"server_version": f"{__version__} (Switchboard)"})
