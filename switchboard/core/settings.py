@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +70,17 @@ class Settings(BaseSettings):
     ice_servers: list[dict[str, Any]] = Field(
         default_factory=lambda: [{"urls": ["stun:stun.l.google.com:19302"]}]
     )
+    # calls in chats (docs/calls.md): TURN servers handed out with short-lived
+    # credentials of the TURN REST API scheme (coturn's use-auth-secret): username
+    # "<expiry>:<tenant>", credential base64(HMAC-SHA1(turn_secret, username))
+    turn_urls: list[str] = Field(default_factory=list)
+    turn_secret: str = ""
+    turn_ttl_seconds: int = 3600
+    # "relay": the browsers exchange media directly (the server relays signaling);
+    # "server": the server terminates both sides, relays and records the media
+    calls_media_path: Literal["relay", "server"] = "relay"
+    # the longest call the media server records (seconds)
+    calls_max_seconds: int = 4 * 3600
 
     # resolved access tokens are kept this long by each process (revocations and user
     # changes clear them at once, through the bus)

@@ -29,6 +29,8 @@ from switchboard.api.common import (
 from switchboard.api.messaging.auth import CURSOR_HEADER, Client, authenticate
 from switchboard.api.messaging.guard import guarded
 from switchboard.api.messaging.upload import receive_file
+from switchboard.calls import actions as calls
+from switchboard.calls.service import ice_servers as call_ice_servers
 from switchboard.chats import actions, ewt, files, polling, service
 from switchboard.chats import events as ev
 from switchboard.chats.hours import is_open
@@ -397,7 +399,9 @@ async def post_events(request: Request, chat_id: str) -> Response:
     cleaned = [ev.clean(item, ev.CLIENT_EVENTS, where=f"events[{i}]") for i, item in enumerate(raw)]
     cursor = parse_cursor(request)
     if cleaned:
-        await interactions.customer_events(
+        # signaling changes calls too (switchboard/calls), off the plain hot path
+        on = calls.customer_events if calls.takes(cleaned) else interactions.customer_events
+        await on(
             client.rt,
             tenant_id=client.tenant_id,
             chat_id=chat_id,
@@ -497,17 +501,10 @@ async def chat_icon(request: Request, chat_id: str) -> Response:
 @guarded
 async def ice_servers(request: Request) -> Response:
     client = await auth(request)
-    servers: list[dict[str, Any]] = []
-    for server in client.rt.settings.ice_servers:
-        urls = server.get("urls") or server.get("url") or []
-        if isinstance(urls, str):
-            urls = [urls]
-        for url in urls:
-            item: dict[str, Any] = {"url": url}
-            for key in ("username", "credential"):
-                if server.get(key):
-                    item[key] = server[key]
-            servers.append(item)
+    async with client.rt.db.read() as s:
+        servers = await call_ice_servers(
+            session=s, settings=client.rt.settings, tenant_id=client.tenant_id
+        )
     return client.respond({"servers": servers})
 
 
