@@ -681,17 +681,19 @@ async def _active(s: AsyncSession, agents: dict[str, AgentStats]) -> None:
     if not busy:
         return
     # what connected agents are doing now (index: user_id, phase)
-    for user_id, media, answered in (
+    for user_id, media, answered, service_id in (
         await s.execute(
-            select(st.user_id, st.media, st.answered_at).where(
-                st.user_id.in_(busy), st.phase == CONNECTED
-            )
+            select(st.user_id, st.media, st.answered_at, Interaction.service_id)
+            .join(Interaction, Interaction.id == st.interaction_id)
+            .where(st.user_id.in_(busy), st.phase == CONNECTED)
         )
     ).all():
         agent = agents.get(user_id)
         if agent is None:
             continue
         agent.active_items += 1
+        if service_id:
+            agent.active_services.add(service_id)
         if answered is not None and (agent.active_since is None or answered < agent.active_since):
             agent.active_since, agent.active_media = answered, media
 

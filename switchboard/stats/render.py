@@ -87,6 +87,13 @@ class ServiceGroup:
     def count_state(self, state: str) -> str:
         return _int(sum(1 for a in self.agents if a.state == state))
 
+    def count_busy(self) -> str:
+        """Busy agents; for one service, only those busy with its work."""
+        if len(self.services) != 1:
+            return self.count_state(BUSY)
+        sid = self.services[0].id
+        return _int(sum(1 for a in self.agents if a.state == BUSY and sid in a.active_services))
+
 
 def _oldest(group: ServiceGroup) -> datetime | None:
     starts = [s.oldest_wait for s in group.services if s.waiting and s.oldest_wait is not None]
@@ -174,7 +181,7 @@ _SERVICE: dict[str, Callable[[ServiceGroup, datetime, Sequence[str] | None], str
     "out_calls_handled_per_day": _count("out_handled"),
     "agents_logged": lambda g, _n, _d: _int(sum(1 for a in g.agents if a.state != LOGGED_OUT)),
     "agents_ready": lambda g, _n, _d: g.count_state(READY),
-    "agents_busy": lambda g, _n, _d: g.count_state(BUSY),
+    "agents_busy": lambda g, _n, _d: g.count_busy(),
     "agents_not_ready": lambda g, _n, _d: g.count_state(NOT_READY),
     "agents_acw": lambda g, _n, _d: g.count_state(ACW),
 }

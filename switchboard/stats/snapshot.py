@@ -89,6 +89,9 @@ class AgentStats:
     active_items: int = 0
     active_media: str | None = None
     active_since: datetime | None = None
+    # the services of the interactions connected now ("Busy" of a service counts only
+    # the agents busy with its work)
+    active_services: set[str] = field(default_factory=set)
 
     @property
     def logged_in(self) -> bool:
