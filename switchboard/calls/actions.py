@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.agents import actions as agents
 from switchboard.agents.models import AgentSession
+from switchboard.calls import media
 from switchboard.calls import models as m
 from switchboard.calls.models import Call
 from switchboard.chats import events as ev
@@ -46,6 +47,9 @@ from switchboard.interactions.models import CONNECTED, Interaction, InteractionS
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# recordings made by the media server: Recording.source (source_id = the call's step)
+RECORDING_SOURCE = "webrtc"
+
 REQUEST_CALL = "REQUEST_CALL"
 OFFER_CALL = "OFFER_CALL"
 ANSWER_CALL = "ANSWER_CALL"
@@ -53,17 +57,6 @@ ICE_CANDIDATE = "ICE_CANDIDATE"
 END_CALL = "END_CALL"
 CALL_REJECTED = "CALL_REJECTED"
 CALL_TYPES = (REQUEST_CALL, OFFER_CALL, ANSWER_CALL, ICE_CANDIDATE, END_CALL, CALL_REJECTED)
-
-# hooks the media server registers (switchboard.calls.media): called after the commit
-MediaHook = Callable[[Runtime, Call, dict[str, Any]], Awaitable[None]]
-_media_hooks: list[MediaHook] = []
-
-
-def on_media(hook: MediaHook) -> None:
-    """Register a function told (after the commit) of every signaling message of a
-    call whose media path is the server, and of its end (``{"type": "END_CALL"}``)."""
-    if hook not in _media_hooks:
-        _media_hooks.append(hook)
 
 
 class _Changed(Exception):
@@ -135,12 +128,17 @@ def _payload(call: Call) -> dict[str, Any]:
     }
 
 
-def _tell_media(s: AsyncSession, rt: Runtime | None, call: Call, data: dict[str, Any]) -> None:
-    if rt is None or call.media_path != m.SERVER or not _media_hooks:
+def _tell_media(
+    s: AsyncSession, rt: Runtime | None, call: Call, data: dict[str, Any], side: str = ""
+) -> None:
+    """After the commit, the media server (``calls.media``) gets the message of a call
+    whose media path is the server."""
+    rt = rt or media.runtime()
+    if rt is None or call.media_path != m.SERVER:
         return
     snapshot = Call(**{c.key: getattr(call, c.key) for c in Call.__table__.columns})
-    for hook in list(_media_hooks):
-        call_after_commit(s, lambda h=hook: h(rt, snapshot, dict(data)))  # type: ignore[misc]
+    message = {**data, "from": side} if side else dict(data)
+    call_after_commit(s, lambda: media.dispatch(rt, snapshot, message))
 
 
 async def _interaction_id(s: AsyncSession, chat: ChatSession) -> str | None:
@@ -378,7 +376,7 @@ async def _customer_signal_in(
             rt=rt,
         )
         return
-    _tell_media(s, rt, call, data)
+    _tell_media(s, rt, call, data, "customer")
 
 
 # ---- the agent's signaling ----------------------------------------------------------------
@@ -443,8 +441,6 @@ async def agent_signaling(
         call = await open_call_in(s, chat.id)
         if call is not None and call.user_id not in (None, user_id):
             raise Conflict("The call belongs to another agent", code="call_busy")
-        clean = ev.clean({"event": ev.SIGNALING, "data": data}, ev.PARTY_EVENTS)
-        seq = await chats.party_event_in(s, chat, party, clean, now)
         if kind in (REQUEST_CALL, OFFER_CALL) and call is None:
             call = Call(
                 tenant_id=tenant_id,
@@ -454,13 +450,25 @@ async def agent_signaling(
                 party_id=party.id,
                 state=m.RINGING,
                 video=_truthy(data.get("offerVideo")),
-                media_path=m.RELAY,
+                media_path=rt.settings.calls_media_path,
                 requested_by="agent",
                 requested_at=now,
                 rung_at=now,
             )
             s.add(call)
             await s.flush()
+        if (
+            call is not None
+            and call.media_path == m.SERVER
+            and kind in (OFFER_CALL, ANSWER_CALL, ICE_CANDIDATE)
+        ):
+            # the agent's media session is with the server, which makes its own offer
+            # to the customer (calls.media)
+            seq = chat.last_seq
+            _tell_media(s, rt, call, data, "agent")
+        else:
+            clean = ev.clean({"event": ev.SIGNALING, "data": data}, ev.PARTY_EVENTS)
+            seq = await chats.party_event_in(s, chat, party, clean, now)
         if call is None:
             return seq
         if kind == OFFER_CALL and call.state in (m.WAITING, m.RINGING):
@@ -470,7 +478,7 @@ async def agent_signaling(
             call.rung_at = call.rung_at or now
             if "offerVideo" in data:
                 call.video = _truthy(data.get("offerVideo"))
-        elif kind == ANSWER_CALL and call.state == m.CONNECTING:
+        elif kind == ANSWER_CALL and call.state == m.CONNECTING and call.media_path == m.RELAY:
             call.state = m.CONNECTED
             call.answered_at = now
         elif kind == END_CALL:
@@ -489,3 +497,84 @@ async def agent_signaling(
                 rt=rt,
             )
         return seq
+
+
+# ---- the media server's messages (calls.media), each one short transaction -------------
+
+
+async def media_to_agent(rt: Runtime, call_id: str, data: dict[str, Any]) -> None:
+    """A signaling message of the media server to the call's agent (``call_signal`` on
+    the agent's channel)."""
+    async with rt.db.write() as s:
+        found = await s.get(Call, call_id)
+        if found is None or found.user_id is None:
+            return
+        agent = await agents.lock_agent(s, found.tenant_id, found.user_id)
+        call = await s.get(Call, call_id, with_for_update=True, populate_existing=True)
+        if agent is None or call is None or call.state not in m.OPEN_STATES:
+            return
+        agents.queue_event(s, agent, "call_signal", {**_payload(call), "data": data})
+
+
+async def media_to_customer(rt: Runtime, call_id: str, data: dict[str, Any]) -> None:
+    """A signaling message of the media server to the customer, from the agent's party."""
+    async with rt.db.write() as s:
+        found = await s.get(Call, call_id)
+        if found is None:
+            return
+        chat = await chat_log.lock_chat(s, found.chat_id, found.tenant_id)
+        call = await s.get(Call, call_id, with_for_update=True, populate_existing=True)
+        if chat is None or chat.state not in ACTIVE_STATES or call is None:
+            return
+        if call.state not in m.OPEN_STATES:
+            return
+        await _tell_customer_in(s, chat, data, call.party_id or _scenario_party(chat.id), utcnow())
+        if data.get("type") == OFFER_CALL and call.state in (m.WAITING, m.RINGING):
+            call.state = m.CONNECTING
+
+
+async def store_recording(rt: Runtime, call_id: str, wav: bytes, ended_at: datetime) -> None:
+    """The media server's recording of a finished call (one channel per party:
+    customer, agent), stored as the recording of the call's interaction step."""
+    from switchboard.recordings import actions as recordings
+    from switchboard.services.models import Service
+    from switchboard.users.models import User
+
+    async with rt.db.read() as s:
+        call = await s.get(Call, call_id)
+        if call is None or call.step_id is None or call.interaction_id is None:
+            log.warning("calls: no step to attach the recording of %s to", call_id)
+            return
+        inter = await s.get(Interaction, call.interaction_id)
+        chat = await s.get(ChatSession, call.chat_id)
+        user = await s.get(User, call.user_id) if call.user_id else None
+        service = await s.get(Service, inter.service_id) if inter and inter.service_id else None
+        step = await s.get(InteractionStep, call.step_id)
+    started = call.answered_at or call.rung_at or call.requested_at
+    ended = call.ended_at or ended_at
+    seconds = max(1.0, (ended - started).total_seconds())
+    phone = chat.phone_number if chat is not None else None
+    rc = recordings.Call(
+        tenant_id=call.tenant_id,
+        source=RECORDING_SOURCE,
+        source_id=call.step_id,
+        giid=call.interaction_id,
+        step_id=call.step_id,
+        interaction_id=call.interaction_id,
+        started_at=started,
+        ended_at=ended,
+        direction="INBOUND" if call.requested_by == "customer" else "OUTBOUND",
+        customer_phone=phone,
+        service_name=service.name if service else None,
+        disposition=step.disposition if step else None,
+        notes=step.notes if step else None,
+        agent=user,
+    )
+    rc.parties.append(recordings.Party("UNIDENTIFIED", phone, duration=seconds))
+    if user is not None:
+        rc.parties.append(
+            recordings.Party(
+                "USER", user.extension, user.id, user.first_name, user.last_name, duration=seconds
+            )
+        )
+    await recordings.record(rt, rc, recorded=wav)

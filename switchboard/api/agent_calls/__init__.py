@@ -15,13 +15,12 @@ from sqlalchemy import select
 
 from switchboard.api.agent.deps import CurrentAgent, RuntimeDep
 from switchboard.calls import service as calls
+from switchboard.calls.actions import RECORDING_SOURCE
 from switchboard.calls.schemas import CallList, CallRead
 from switchboard.interactions import service as interactions
 from switchboard.recordings.models import Recording
 
 router = APIRouter(prefix="/agentapi/v1", tags=["Agent API: calls"])
-
-RECORDING_SOURCE = "webrtc"
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, invalid or expired agent session token"},
