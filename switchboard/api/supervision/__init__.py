@@ -27,9 +27,12 @@ from switchboard.api.agent.deps import CurrentAgent, RuntimeDep
 from switchboard.api.common import body_doc, parse
 from switchboard.api.statsapi.deps import StatsPrincipal, runtime
 from switchboard.auth.service import Principal
+from switchboard.chats.models import ChatSession
 from switchboard.core.errors import Forbidden, Invalid, NotFound
 from switchboard.core.runtime import Runtime
 from switchboard.interactions import actions as interactions
+from switchboard.interactions import service as interactions_service
+from switchboard.services.models import NotReadyReason, Service
 from switchboard.stats import service as stats
 from switchboard.stats.actions import messages_topic
 from switchboard.teams.models import team_supervisors
@@ -229,3 +232,75 @@ async def login_hints(request: Request, rt: RuntimeDep) -> LoginHints:
             ):
                 return LoginHints(tenant=wanted)
     return LoginHints(tenant=domains[0] if len(domains) == 1 else "")
+
+
+class ReasonList(BaseModel):
+    items: list[str]
+
+
+@router.get(
+    "/statsapi/not-ready-reasons",
+    summary="The tenant's not-ready reasons (for supervisors' actions)",
+    response_model=ReasonList,
+    responses={401: {}},
+)
+async def not_ready_reasons(request: Request, principal: StatsPrincipal) -> ReasonList:
+    async with runtime(request).db.read() as s:
+        names = (
+            await s.execute(
+                select(NotReadyReason.name)
+                .where(NotReadyReason.tenant_id == principal.tenant_id)
+                .order_by(NotReadyReason.name)
+            )
+        ).scalars()
+        return ReasonList(items=list(names))
+
+
+class ActiveItem(BaseModel):
+    interaction_id: str
+    media: str
+    service: str | None = None
+    customer: str
+    phase: str
+    since: str | None = None
+
+
+class ActiveList(BaseModel):
+    login_id: str
+    items: list[ActiveItem]
+
+
+@router.get(
+    "/statsapi/agents/{login_id}/interactions",
+    summary="Supervisor: the interactions an agent holds now (offered, connected, wrap-up)",
+    response_model=ActiveList,
+    responses={401: {}, 403: {}, 404: {}},
+)
+async def agent_interactions(
+    login_id: str, request: Request, principal: StatsPrincipal
+) -> ActiveList:
+    principal.require(Privilege.SUPERVISE)
+    rt = runtime(request)
+    user = await _target(rt, principal, login_id)
+    items: list[ActiveItem] = []
+    async with rt.db.read() as s:
+        held = await interactions_service.held_by(
+            session=s, tenant_id=principal.tenant_id, user_id=user.id
+        )
+        for step, inter in held:
+            service = await s.get(Service, inter.service_id) if inter.service_id else None
+            chat = await s.get(ChatSession, inter.chat_id) if inter.chat_id else None
+            params = dict(chat.parameters or {}) if chat is not None else {}
+            name = " ".join(str(params[k]) for k in ("FIRST_NAME", "LAST_NAME") if params.get(k))
+            since = step.answered_at or step.offered_at
+            items.append(
+                ActiveItem(
+                    interaction_id=inter.id,
+                    media=inter.media,
+                    service=service.name if service is not None else None,
+                    customer=name or "Customer",
+                    phase=step.phase,
+                    since=since.isoformat() if since else None,
+                )
+            )
+    return ActiveList(login_id=login_id, items=items)

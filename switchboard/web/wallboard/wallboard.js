@@ -41,6 +41,12 @@ const STATE_NAMES = {
   not_ready: "Not ready", logged_out: "Logged out",
 };
 
+// thresholds per service (kept in this browser): amber from the first number, red from
+// the second; service level: amber below the first, red below the second
+const DEFAULT_THRESHOLDS = { waiting: [1, 5], wait: [60, 180], sl: [80, 60] };
+const THRESHOLD_STATS = { in_calls_waiting: "waiting", in_max_wait_time: "wait", service_level: "sl" };
+let services = []; // [{id, name}]
+let reasons = null;
 let pollTimer = null;
 let chartTimer = null;
 let targets = {};
@@ -78,6 +84,90 @@ async function api(method, path, body) {
 async function errorText(r) {
   try { return (await r.json()).error_message || r.statusText; } catch { return r.statusText; }
 }
+
+// ---- thresholds ---------------------------------------------------------------------
+
+function thresholds(serviceId) {
+  let saved = {};
+  try { saved = JSON.parse(localStorage.getItem("wallboard.thresholds") || "{}"); } catch { saved = {}; }
+  return { ...DEFAULT_THRESHOLDS, ...(saved[""] || {}), ...(saved[serviceId || ""] || {}) };
+}
+
+function level(stat, value, serviceId) {
+  const kind = THRESHOLD_STATS[stat];
+  if (!kind || value === "" || value === undefined) return null;
+  const v = parseFloat(value);
+  if (isNaN(v)) return null;
+  const [warn, alert] = thresholds(serviceId)[kind];
+  if (kind === "sl") return v < alert ? "alert" : v < warn ? "warn" : "ok";
+  return v >= alert ? "alert" : v >= warn ? "warn" : "ok";
+}
+
+function markLevel(node, lvl) {
+  node.classList.remove("lvl-ok", "lvl-warn", "lvl-alert");
+  if (!lvl) return;
+  node.classList.add("lvl-" + lvl);
+  node.dataset.level = lvl;
+  if (lvl !== "ok") {
+    const sr = document.createElement("span");
+    sr.className = "sr-only";
+    sr.textContent = lvl === "alert" ? " (over the alert threshold)" : " (over the warning threshold)";
+    node.append(sr);
+  }
+}
+
+function renderThresholds() {
+  const body = $("#thresholds-table tbody");
+  body.replaceChildren();
+  for (const svc of [{ id: "", name: "All services (totals and defaults)" }, ...services]) {
+    const th = thresholds(svc.id);
+    const row = document.createElement("tr");
+    row.dataset.service = svc.id;
+    const name = document.createElement("td");
+    name.textContent = svc.name;
+    row.append(name);
+    for (const kind of ["waiting", "wait", "sl"]) {
+      const cell = document.createElement("td");
+      ["amber", "red"].forEach((color, i) => {
+        const input = document.createElement("input");
+        input.type = "number"; input.min = "0"; input.step = "1";
+        input.value = th[kind][i];
+        input.dataset.kind = kind; input.dataset.i = i;
+        input.setAttribute("aria-label", `${svc.name}: ${kind === "sl" ? "service level" : kind === "wait" ? "longest wait" : "waiting chats"}, ${color}`);
+        cell.append(input, " ");
+      });
+      row.append(cell);
+    }
+    body.append(row);
+  }
+}
+
+$("#thresholds-btn").addEventListener("click", () => {
+  const form = $("#thresholds");
+  form.hidden = !form.hidden;
+  $("#thresholds-btn").setAttribute("aria-expanded", String(!form.hidden));
+  if (!form.hidden) renderThresholds();
+});
+
+$("#thresholds").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const saved = {};
+  for (const row of $("#thresholds-table tbody").children) {
+    const th = { waiting: [0, 0], wait: [0, 0], sl: [0, 0] };
+    for (const input of row.querySelectorAll("input")) th[input.dataset.kind][Number(input.dataset.i)] = Number(input.value);
+    saved[row.dataset.service] = th;
+  }
+  localStorage.setItem("wallboard.thresholds", JSON.stringify(saved));
+  $("#thresholds").hidden = true;
+  $("#thresholds-btn").setAttribute("aria-expanded", "false");
+  schedule(0);
+});
+
+$("#thresholds-reset").addEventListener("click", () => {
+  localStorage.removeItem("wallboard.thresholds");
+  renderThresholds();
+  schedule(0);
+});
 
 // ---- sign in / out --------------------------------------------------------------------
 
@@ -198,13 +288,13 @@ $("#logged-only").addEventListener("change", async () => { if (await subscribe()
 
 function render(data) {
   renderTotals(data.stats_totals || {});
-  const services = (data.service_grids || []).find((g) => g.id === "services");
-  if (services) renderTable("#services tbody", services.values, SERVICE_COLS);
+  const grid = (data.service_grids || []).find((g) => g.id === "services");
+  if (grid) renderTable("#services tbody", grid.values, SERVICE_COLS, decorateService);
   targets = {};
-  for (const row of (services ? services.values : [])) targets[row.service_id] = row.service_level_target;
+  for (const row of (grid ? grid.values : [])) targets[row.service_id] = row.service_level_target;
   targets[""] = (data.stats_totals || {}).service_level_target;
   const agents = (data.agent_grids || []).find((g) => g.id === "agents");
-  if (agents) renderTable("#agents tbody", agents.values, AGENT_COLS);
+  if (agents) renderTable("#agents tbody", agents.values, AGENT_COLS, decorateAgent);
   renderMessages(data.chat_messages || []);
 }
 
@@ -215,7 +305,6 @@ function renderTotals(totals) {
     const tile = document.createElement("div");
     tile.className = "tile";
     tile.dataset.stat = name;
-    if (name === "in_calls_waiting" && parseInt(totals[name] || "0", 10) > 0) tile.classList.add("alert");
     const v = document.createElement("div");
     v.className = "v";
     v.textContent = fmt(totals[name], kind);
@@ -223,11 +312,12 @@ function renderTotals(totals) {
     k.className = "k";
     k.textContent = label;
     tile.append(v, k);
+    markLevel(tile, level(name, totals[name], ""));
     box.append(tile);
   }
 }
 
-function renderTable(selector, rows, cols) {
+function renderTable(selector, rows, cols, decorate) {
   const body = $(selector);
   body.replaceChildren();
   for (const row of rows) {
@@ -249,9 +339,93 @@ function renderTable(selector, rows, cols) {
       }
       tr.append(td);
     }
+    if (decorate) decorate(tr, row);
     body.append(tr);
   }
 }
+
+function decorateService(tr, row) {
+  tr.dataset.service = row.service_id;
+  for (const td of tr.children) markLevel(td, level(td.dataset.stat, row[td.dataset.stat], row.service_id));
+}
+
+function decorateAgent(tr, row) {
+  const name = row.first_last_name || row.login_id;
+  tr.dataset.login = row.login_id;
+  const chats = tr.querySelector('td[data-stat="active_items"]');
+  if (chats && parseInt(row.active_items || "0", 10) > 0) {
+    chats.classList.add("chats");
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = row.active_items;
+    b.setAttribute("aria-label", `${row.active_items} active: show ${name}'s interactions`);
+    b.addEventListener("click", () => openAgent(row));
+    chats.replaceChildren(b);
+  }
+  const td = document.createElement("td");
+  if (row.acd_state !== "logged_out") {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "small secondary manage";
+    b.textContent = "Manage";
+    b.setAttribute("aria-label", "Manage " + name);
+    b.addEventListener("click", () => openAgent(row));
+    td.append(b);
+  }
+  tr.append(td);
+}
+
+// ---- supervisor actions on an agent --------------------------------------------------
+
+let dialogAgent = null;
+
+async function openAgent(row) {
+  dialogAgent = row;
+  const dlg = $("#agent-dialog");
+  $("#agent-dialog-title").textContent = `${row.first_last_name} (${row.login_id})`;
+  let text = STATE_NAMES[row.acd_state] || row.acd_state;
+  if (row.reason) text += ` (${row.reason})`;
+  $("#agent-dialog-state").textContent = "Now: " + text;
+  $("#agent-dialog-error").textContent = "";
+  $("#agent-dialog-items").replaceChildren();
+  if (!dlg.open) dlg.showModal();
+  if (reasons === null) {
+    try {
+      const r = await api("GET", "/not-ready-reasons");
+      reasons = r.ok ? (await r.json()).items : [];
+    } catch { reasons = []; }
+    const sel = $("#act-reason");
+    sel.replaceChildren(new Option("(no reason)", ""), ...reasons.map((n) => new Option(n, n)));
+  }
+  try {
+    const r = await api("GET", `/agents/${encodeURIComponent(row.login_id)}/interactions`);
+    if (!r.ok) { $("#agent-dialog-error").textContent = await errorText(r); return; }
+    const items = (await r.json()).items;
+    const list = $("#agent-dialog-items");
+    if (!items.length) { const li = document.createElement("li"); li.textContent = "None"; list.append(li); }
+    for (const it of items) {
+      const li = document.createElement("li");
+      const since = it.since ? new Date(it.since).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
+      li.textContent = `${it.customer} · ${it.service || it.media} · ${it.phase.replace("_", " ")}${since ? " since " + since : ""}`;
+      list.append(li);
+    }
+  } catch { /* the actions still work */ }
+}
+
+async function agentAction(body) {
+  if (!dialogAgent) return;
+  const r = await api("PUT", `/agents/${encodeURIComponent(dialogAgent.login_id)}/state`, body);
+  if (!r.ok) { $("#agent-dialog-error").textContent = await errorText(r); return; }
+  $("#agent-dialog").close();
+  schedule(0);
+}
+
+$("#act-ready").addEventListener("click", () => agentAction({ state: "ready" }));
+$("#act-not-ready").addEventListener("click", () => {
+  const reason = $("#act-reason").value;
+  agentAction(reason ? { state: "not_ready", reason } : { state: "not_ready" });
+});
+$("#act-logout").addEventListener("click", () => agentAction({ state: "logged_out" }));
 
 function renderMessages(messages) {
   const list = $("#msg-list");
@@ -287,7 +461,8 @@ async function loadServices() {
   const select = $("#chart-service");
   const current = select.value;
   select.replaceChildren(new Option("All services", ""));
-  for (const s of await r.json()) select.append(new Option(s.name, s.id));
+  services = (await r.json()).map((s) => ({ id: s.id, name: s.name }));
+  for (const s of services) select.append(new Option(s.name, s.id));
   select.value = current;
 }
 
@@ -317,8 +492,22 @@ function drawChart(history, target) {
   const points = history.points;
   const bucket = parseInt(history.bucket_seconds, 10);
   const dayStart = parseInt(history.day_start, 10);
-  const span = 24 * 3600;
-  const x = (t) => L + ((t - dayStart) / span) * (W - L - R);
+  // zoomed to the hours that have data (at least 3 hours, up to now)
+  const withData = points.filter((p) => (parseInt(p.queue_length, 10) || 0) > 0 || p.service_level !== "");
+  const nowS = Math.floor(Date.now() / 1000);
+  let from = dayStart, to = dayStart + 24 * 3600;
+  if (withData.length) {
+    const first = Math.min(...withData.map((p) => parseInt(p.time, 10)));
+    const last = Math.max(...withData.map((p) => parseInt(p.time, 10))) + bucket;
+    from = dayStart + Math.floor((first - dayStart) / 3600) * 3600;
+    to = dayStart + Math.ceil((Math.max(last, Math.min(nowS, to)) - dayStart) / 3600) * 3600;
+    if (to - from < 3 * 3600) to = Math.min(dayStart + 24 * 3600, from + 3 * 3600);
+    if (to - from < 3 * 3600) from = Math.max(dayStart, to - 3 * 3600);
+  }
+  box.dataset.from = String(from);
+  box.dataset.to = String(to);
+  const span = to - from;
+  const x = (t) => L + ((t - from) / span) * (W - L - R);
   const qMax = Math.max(4, ...points.map((p) => parseInt(p.queue_length, 10) || 0));
   const yQ = (v) => H - B - (v / qMax) * (H - T - B);
   const yS = (v) => H - B - (v / 100) * (H - T - B);
@@ -329,8 +518,10 @@ function drawChart(history, target) {
       String(Math.round(qMax * (1 - i / 4)))));
     box.append(svg("text", { class: "axis", x: W - R + 6, y: y + 4 }, `${100 - i * 25}%`));
   }
-  for (let h = 0; h <= 24; h += 3) {
-    const t = dayStart + h * 3600;
+  const hours = span / 3600;
+  const step = hours <= 6 ? 1 : hours <= 12 ? 2 : 3;
+  for (let h = 0; h <= hours; h += step) {
+    const t = from + h * 3600;
     const label = new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     box.append(svg("text", { class: "axis", x: x(t), y: H - 6, "text-anchor": "middle" }, label));
   }
@@ -339,6 +530,7 @@ function drawChart(history, target) {
   let last = null;
   for (const p of points) {
     const t = parseInt(p.time, 10);
+    if (t < from || t >= to) continue;
     const q = parseInt(p.queue_length, 10) || 0;
     if (q > 0) {
       box.append(svg("rect", { class: "queue", x: x(t), y: yQ(q), width: barW, height: H - B - yQ(q) }));
