@@ -85,12 +85,12 @@ async def test_gone_desktop_not_ready_then_logged_out(
     assert (await state(client, token))["state"] == "ready"
     # a chat waiting for this agent is not offered to a ghost
     clock.advance(grace / 2 + 1)
-    assert await pass_until_quiet(rt) >= 1
+    await pass_until_quiet(rt)
     st = await state(client, token)
     assert (st["state"], st["reason"]) == ("not_ready", rt.settings.agent_disconnect_reason)
     # logged out after the longer period
     clock.advance(logout_after)
-    assert await pass_until_quiet(rt) >= 1
+    await pass_until_quiet(rt)
     assert (await state(client, token))["state"] == "logged_out"
 
 

@@ -616,3 +616,60 @@ async def test_desk_accessibility(
     await page.click("#tools summary")
     await page.click("#canned-btn")
     assert await serious_violations(page) == []
+
+
+# ---- the outbound preview flow -------------------------------------------------------
+
+
+async def test_outbound_preview_flow(
+    browser: Any,
+    live_server_factory: Callable[..., LiveServer],
+    tenant: TenantInfo,
+    shot: Shots,
+) -> None:
+    server = live_server_factory(
+        telephony_sim_ring_seconds=0,
+        telephony_sim_outcomes='{"answer": 1.0}',
+        dialer_poll_seconds=0.2,
+    )
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as http:
+        admin = auth(await get_token(http, tenant))
+        every_day = {
+            d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        }
+        r = await http.put(
+            "/configapi/v2/campaign/Outbound Campaign",
+            json={"callingHours": every_day, "previewTimeoutSeconds": 120},
+            headers=admin,
+        )
+        assert r.status_code == 200, r.text
+        page = await desktop(browser, server, tenant, "agent2")
+        r = await http.post("/configapi/v2/campaign/Outbound Campaign/start", headers=admin)
+        assert r.status_code == 200, r.text
+        await page.wait_for_selector("#outbound #ob-record >> text=Graham", timeout=20000)
+        await page.wait_for_selector("#ob-state >> text=offered")
+        await page.wait_for_function("document.title.startsWith('(1)')")
+        await shot(page, "outbound-preview")
+        # skip the first record (Alt+X), call the next one (Alt+A)
+        first = await page.text_content("#ob-record")
+        await page.keyboard.press("Alt+X")
+        await page.wait_for_function(
+            "(first) => { const r = document.querySelector('#ob-record');"
+            " return !document.querySelector('#outbound').hidden && r.textContent !== first; }",
+            arg=first,
+            timeout=20000,
+        )
+        await page.wait_for_selector("#ob-state >> text=offered")
+        await page.keyboard.press("Alt+A")
+        await page.wait_for_selector("#ob-hangup", state="visible", timeout=20000)
+        await page.wait_for_selector("#ob-state >> text=connected", timeout=20000)
+        await page.click("#ob-hangup")
+        await page.wait_for_selector("#ob-wrap", state="visible")
+        await page.wait_for_function("document.querySelector('#ob-disposition').options.length > 1")
+        await shot(page, "outbound-wrapup")
+        names = await page.locator("#ob-disposition option").all_text_contents()
+        choice = next(n for n in names if n and not n.startswith("—") and n != "Do not call")
+        await page.select_option("#ob-disposition", label=choice)
+        await page.fill("#ob-notes", "called from the desktop")
+        await page.click("#ob-done")
+        await page.wait_for_selector("#outbound", state="hidden")
