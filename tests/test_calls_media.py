@@ -199,6 +199,7 @@ async def test_server_relays_and_records_each_party(
                 assert (w.getframerate(), w.getnchannels()) == (8000, 1)
                 pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
             assert np.abs(pcm).max() > 1000  # a voice, not silence
+            assert len(pcm) >= 8000, len(pcm)  # the second of sound both sides heard
             pitches.append(peak_hz(pcm[np.abs(pcm) > 0], 8000))
         assert abs(pitches[0] - 660) < 30 and abs(pitches[1] - 440) < 30, pitches
 

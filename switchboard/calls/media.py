@@ -372,6 +372,13 @@ class MediaServer:
             for s in ("customer", "agent")
         ]
         ended_at = datetime.now(UTC)
+        log.info(
+            "calls media: %s ended, frames %s, samples %s, %.1f s",
+            call_id,
+            session.frames,
+            [len(c) for c in channels],
+            time.monotonic() - session.t0,
+        )
         if not store or not any(len(c) for c in channels):
             return
         wav = two_channel_wav(channels)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from switchboard.api.agent.deps import CurrentAgent, RuntimeDep
@@ -20,6 +21,11 @@ from switchboard.calls.schemas import CallList, CallRead
 from switchboard.interactions import service as interactions
 from switchboard.recordings.models import Recording
 
+
+class IceServers(BaseModel):
+    servers: list[dict[str, Any]]
+
+
 router = APIRouter(prefix="/agentapi/v1", tags=["Agent API: calls"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -27,6 +33,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "The user may not handle interactions"},
     404: {"description": "No such interaction of this agent"},
 }
+
+
+@router.get(
+    "/iceservers",
+    summary="The ICE servers for the agent's calls (TURN with short-lived credentials)",
+    response_model=IceServers,
+)
+async def agent_ice_servers(principal: CurrentAgent, rt: RuntimeDep) -> IceServers:
+    async with rt.db.read() as s:
+        servers = await calls.ice_servers(
+            session=s, settings=rt.settings, tenant_id=principal.tenant_id
+        )
+    return IceServers(servers=servers)
 
 
 @router.get(

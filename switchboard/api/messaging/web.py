@@ -16,7 +16,7 @@ from switchboard.core.errors import NotFound
 from switchboard.core.runtime import Runtime
 
 FOLDER = Path(__file__).resolve().parents[2] / "web" / "chat"
-ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
+ASSETS = {"app.js": "text/javascript", "call.js": "text/javascript", "style.css": "text/css"}
 
 router = APIRouter(tags=["Demo chat page"])
 

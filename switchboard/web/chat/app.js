@@ -180,6 +180,9 @@ function render(event, live) {
     case "chat_session_ended":
       finish("The chat has ended.");
       break;
+    case "chat_session_signaling":
+      if (window.sbCall) window.sbCall.signal(event, live);
+      break;
     default:
       break;
   }
