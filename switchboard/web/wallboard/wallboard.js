@@ -172,10 +172,17 @@ $("#thresholds-reset").addEventListener("click", () => {
 // ---- sign in / out --------------------------------------------------------------------
 
 async function boot() {
-  try {
-    const cfg = await (await fetch("/wallboard/config.json", { cache: "no-store" })).json();
-    $("#tenant").value = localStorage.getItem("wallboard.tenant") || cfg.default_tenant || "";
-  } catch { /* no defaults */ }
+  // the last tenant used here, else the server's hint (the tenant of this host, the demo
+  // tenant when it exists, the only tenant), else the configured demo tenant
+  let tenant = new URLSearchParams(location.search).get("tenant") || localStorage.getItem("wallboard.tenant") || "";
+  for (const url of ["/agentapi/v1/login-hints", "/wallboard/config.json"]) {
+    if (tenant) break;
+    try {
+      const cfg = await (await fetch(url, { cache: "no-store" })).json();
+      tenant = cfg.tenant || cfg.default_tenant || "";
+    } catch { /* no defaults */ }
+  }
+  $("#tenant").value = tenant;
   $("#login").value = localStorage.getItem("wallboard.login") || "";
   const r = await api("GET", "/cfg/teams");
   if (r.ok) start(); else show("login");
