@@ -105,9 +105,12 @@ class ErrorRead(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorRead, "description": "Bad request (5003, 5509, 5603...)"},
+    400: {"model": ErrorRead, "description": "Bad request (5003, 5509, 5511, 5603...)"},
     403: {"model": ErrorRead, "description": "Forbidden (1000, 2000-2004, 3000, 5006)"},
     404: {"model": ErrorRead, "description": "Not found (5005, 5502)"},
+    415: {"model": ErrorRead, "description": "A body that cannot be JSON (5003)"},
+    503: {"model": ErrorRead, "description": "Closed (5001); chat server disconnected (5004)"},
+    504: {"model": ErrorRead, "description": "Chat server takes too long to respond (5000)"},
 }
 
 # ---- helpers -------------------------------------------------------------------------
