@@ -499,6 +499,16 @@ async def test_rich_customer_events(
     await page.wait_for_selector("#log table.form-data td >> text=Gold")
     await page.wait_for_selector("#log >> text=content not shown")
     assert "4111" not in (await page.text_content("#log") or "")
+    # the agent requests the customer's form
+    await page.click("#tools summary")
+    await page.click("#form-btn")
+    await page.wait_for_selector("#log >> text=Form requested: MobileChatCustomerData")
+
+    async def form_shown() -> bool:
+        log = await customer_log(rt, chat_id)
+        return any(e["event"] == "chat_session_form_show" for e in log)
+
+    await wait_for(form_shown)
     await shot(page, "rich-events")
 
 
