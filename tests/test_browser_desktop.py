@@ -312,6 +312,8 @@ async def test_transfer_leaves_nothing_behind_and_names_everyone(
     log2 = await second.text_content("#log") or ""
     assert "A party left" not in log2
     assert re.search(r"Alice[^·]*left", log2), log2
+    # in the chat's order, though the live frames came before the history
+    assert log2.index("before") < log2.index("Alice Agent left") < log2.index("You joined")
     who = await second.locator("#log li.msg .who").all_text_contents()
     assert any(w.startswith("Tess Transfer ·") for w in who), who
     assert any(w.startswith("Alice") for w in who), who

@@ -417,7 +417,10 @@ function addEvent(c, seq, e, fromHistory) {
     // calls: handled by the voice part of the desktop
   } else {
     const item = { seq, e, mine };
-    c.items.push(item);
+    // in the chat's order, whichever came first: the live frame or the history
+    let at = c.items.length;
+    while (at > 0 && c.items[at - 1].seq > seq) at--;
+    c.items.splice(at, 0, item);
     if (e.msg_id) c.byMsg.set(e.msg_id, item);
     const fromCustomer = !mine && e.party_id === (c.chatId || (c.info && c.info.chat_id));
     if (fromCustomer && ["chat_session_message", "chat_session_file", "chat_session_location", "chat_session_navigation", "chat_session_form_data"].includes(e.event)) {
