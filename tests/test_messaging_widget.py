@@ -634,3 +634,23 @@ async def test_json_bodies_as_postman_sends_them(
         headers={**d.headers, "Content-Type": "application/x-www-form-urlencoded"},
     )
     assert r.status_code == 200 and r.json()["chat_id"] == d.chat_id
+
+
+def test_only_failures_to_reach_the_database_are_5004() -> None:
+    """SQLite also raises OperationalError for a bad statement: that stays a 500."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from switchboard.api.messaging.guard import classify
+
+    def op(message: str) -> OperationalError:
+        return OperationalError("SELECT 1", {}, Exception(message))
+
+    assert classify(op("no such table: chat_sessions")) is None
+    assert classify(ValueError("x")) is None
+    gone = [op("unable to open database file"), ConnectionRefusedError(111, "refused")]
+    gone.append(InterfaceError("SELECT 1", {}, Exception("connection is closed")))
+    for error in gone:
+        mapped = classify(error)
+        assert mapped is not None and mapped.code == "5004", error
+    late = classify(op("database is locked"))
+    assert late is not None and late.code == "5000" and late.status == 504

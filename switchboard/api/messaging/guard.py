@@ -33,6 +33,19 @@ P = ParamSpec("P")
 TIMEOUT_CODE = "5000"
 DISCONNECTED_CODE = "5004"
 _LOCK_WORDS = ("database is locked", "lock timeout", "lock_not_available", "statement timeout")
+# an OperationalError is also SQLite's answer to a bad statement: only these mean "gone"
+_GONE_WORDS = (
+    "unable to open",
+    "disk i/o",
+    "connect",
+    "connection",
+    "closed",
+    "terminat",
+    "shutting down",
+    "refused",
+    "broken pipe",
+    "reset by peer",
+)
 
 
 def timed_out() -> DomainError:
@@ -57,9 +70,9 @@ def classify(error: BaseException) -> DomainError | None:
         text = str(error.orig if error.orig is not None else error).lower()
         if any(word in text for word in _LOCK_WORDS):
             return timed_out()
-        if error.connection_invalidated or isinstance(
-            error, sa_exc.OperationalError | sa_exc.InterfaceError
-        ):
+        if error.connection_invalidated or isinstance(error, sa_exc.InterfaceError):
+            return disconnected()
+        if isinstance(error, sa_exc.OperationalError) and any(w in text for w in _GONE_WORDS):
             return disconnected()
         return None
     if isinstance(error, sa_exc.DisconnectionError | ConnectionError | OSError):
