@@ -27,11 +27,15 @@ lint: $(DEV_STAMP)
 types: $(DEV_STAMP)
 	$(BIN)/mypy --strict switchboard
 
+# the suite runs in PYTEST_WORKERS processes (pytest-xdist), each on a database of its own
+PYTEST_WORKERS ?= 3
+PYTEST := $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+
 pytest: $(DEV_STAMP)
-	SWITCHBOARD_TEST_BACKEND=sqlite $(BIN)/pytest -q
+	SWITCHBOARD_TEST_BACKEND=sqlite $(PYTEST)
 	@if [ -n "$$SWITCHBOARD_TEST_DATABASE_URL" ] && [ -n "$$SWITCHBOARD_TEST_REDIS_URL" ]; then \
 		echo "== again on PostgreSQL + Redis =="; \
-		SWITCHBOARD_TEST_BACKEND=postgres $(BIN)/pytest -q; \
+		SWITCHBOARD_TEST_BACKEND=postgres $(PYTEST); \
 	else \
 		echo "(SWITCHBOARD_TEST_DATABASE_URL / SWITCHBOARD_TEST_REDIS_URL unset: PostgreSQL run skipped)"; \
 	fi

@@ -205,6 +205,9 @@ def start_server(
         "--log-level",
         "warning",
         "--no-access-log",
+        # as `switchboard serve` runs it (setting ws_compression)
+        "--ws-per-message-deflate",
+        "false",
     ]
     if app.endswith("()"):
         cmd[3] = app[:-2]

@@ -94,6 +94,8 @@ def serve(
         # id and secrets redacted from query strings
         log_config=None,
         access_log=False,
+        # agents' frames are small JSON: compressing each costs more CPU than it saves
+        ws_per_message_deflate=settings.ws_compression,
         **tls,
     )
 

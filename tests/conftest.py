@@ -79,6 +79,8 @@ def base_settings(database_url: str, tmp_root: Path) -> Settings:
         data_dir=tmp_root / "data",
         long_poll_seconds=1.0,
         lockout_threshold=3,
+        # the tests fire chat timers themselves, after moving the engine's clock
+        workers_disabled=["chats"],
         # cheap hashing keeps per-test tenants fast; production keeps argon2's defaults
         argon2_time_cost=1,
         argon2_memory_kib=1024,
@@ -86,6 +88,17 @@ def base_settings(database_url: str, tmp_root: Path) -> Settings:
         # fetches reach no internal address unless allowed)
         fetch_allow_networks=["127.0.0.1/32"],
     )
+
+
+@pytest.fixture(autouse=True)
+def engine_clock() -> Iterator[None]:
+    """Every test starts on real time: a test that moved the engine's clock would
+    otherwise leave this process ahead of the live servers the next tests start."""
+    from switchboard.core import clock
+
+    clock.reset()
+    yield
+    clock.reset()
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,8 @@
 """One operation, one transaction: make the commit fail inside each operation of the
 engine and show that nothing of it remains and nothing was published.
 
-The failure is injected where a real one would happen: the database refuses the
-COMMIT (a SQLAlchemy ``commit`` event that raises, on every engine the process writes
-with). The API answers 500 in its own format; the tables of the tenant are exactly as
+The failure is injected where a real one would happen: the COMMIT fails (a hook of
+the database layer, run right before every COMMIT of the process, raises). The API answers 500 in its own format; the tables of the tenant are exactly as
 before; no wake-up went out on the chat's, the agents' or routing's topics. Then the
 same request succeeds, which shows the scenario really exercised the operation.
 """
@@ -18,8 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import select
 
 from switchboard.agents.models import AgentEvent, AgentLoad, AgentSession, AgentStateChange
 from switchboard.chats.log import chat_topic, routing_topic
@@ -55,27 +53,19 @@ class Injected(RuntimeError):
     pass
 
 
-def _engines(rt: Runtime) -> list[Engine]:
-    engines = [rt.db.write_engine.sync_engine]
-    if rt.db.sync_write is not None:
-        engines.append(rt.db.sync_write)
-    return engines
-
-
 @contextlib.contextmanager
 def failing_commits(rt: Runtime) -> Iterator[None]:
-    """Every COMMIT of this process fails while inside."""
+    """Every COMMIT of this process fails while inside (``Database.before_commit``: run
+    before the COMMIT of every write transaction, ORM or hot path)."""
 
-    def refuse(_conn: Any) -> None:
+    def refuse() -> None:
         raise Injected("the database refused the commit")
 
-    for engine in _engines(rt):
-        event.listen(engine, "commit", refuse)
+    rt.db.before_commit.append(refuse)
     try:
         yield
     finally:
-        for engine in _engines(rt):
-            event.remove(engine, "commit", refuse)
+        rt.db.before_commit.remove(refuse)
 
 
 async def snapshot(rt: Runtime, tenant: TenantInfo) -> dict[str, set[str]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from typing import Any
 
 import httpx
@@ -25,8 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from switchboard.core.runtime import Runtime
 from tests.conftest import PASSWORD, new_tenant
 
-FUZZ_EXAMPLES = int(os.environ.get("SWITCHBOARD_FUZZ_EXAMPLES", "8"))
-BUDGET_SECONDS = float(os.environ.get("SWITCHBOARD_FUZZ_SECONDS", "120"))
+FUZZ_EXAMPLES = int(os.environ.get("SWITCHBOARD_FUZZ_EXAMPLES", "6"))
 SOURCE = ("198.51.100.77", 40000)  # its own client address: its failed logins throttle no one
 
 # (METHOD, path template) -> why it may still answer 5xx. Shrink only.
@@ -81,7 +79,6 @@ async def test_no_operation_answers_5xx(app: FastAPI, rt: Runtime) -> None:
         schema = schemathesis.openapi.from_dict(app.openapi())
         operations = [result.ok() for result in schema.get_all_operations()]
         failures: dict[tuple[str, str], list[str]] = {}
-        started = time.monotonic()
         counted = 0
 
         def send(kwargs: dict[str, Any]) -> httpx.Response:
@@ -119,10 +116,8 @@ async def test_no_operation_answers_5xx(app: FastAPI, rt: Runtime) -> None:
             run()
 
         for operation in sorted(operations, key=lambda o: (o.path, o.method)):
-            if time.monotonic() - started > BUDGET_SECONDS:
-                break
             await asyncio.to_thread(fuzz, operation)
-    assert counted >= len(operations), "the budget ran out before every operation was tried"
+    assert counted >= len(operations)
     unexpected = {k: v for k, v in failures.items() if k not in EXCEPTIONS}
     assert not unexpected, "\n".join(
         f"{m} {p}: {len(v)} x 5xx, e.g. {v[0]}" for (m, p), v in sorted(unexpected.items())

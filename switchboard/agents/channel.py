@@ -19,16 +19,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, or_, select
+from sqlalchemy import Table, or_, select
 from sqlalchemy.engine import Connection
 
 from switchboard.agents.actions import agent_topic
 from switchboard.agents.models import AgentEvent, AgentSession
 from switchboard.chats.events import render
-from switchboard.chats.log import CHATS, EVENTS, chat_topic
+from switchboard.chats.log import CHATS, chat_topic
 from switchboard.core.db import utcnow
 from switchboard.core.errors import Invalid
 from switchboard.core.runtime import Runtime
+from switchboard.core.sql import Raw
 from switchboard.interactions.models import HOLDING_PHASES, Interaction, InteractionStep
 
 # finished chats stay followed this long, for a desktop that was away when they ended
@@ -111,71 +112,48 @@ def _followed(
     return out
 
 
+class _Logged:
+    """A row of a chat's log as ``events.render`` reads it."""
+
+    __slots__ = ("created_at", "party_id", "payload")
+
+    def __init__(self, payload: dict[str, Any], party_id: str | None, created_at: datetime) -> None:
+        self.payload = payload
+        self.party_id = party_id
+        self.created_at = created_at
+
+
 def _chat_events(
-    conn: Connection, after: dict[str, int], limit: int
+    raw: Raw, after: dict[str, int], limit: int
 ) -> dict[str, list[tuple[int, dict[str, Any]]]]:
     """Events of several chats after their cursors, in one query: chat id -> (seq,
     event as the customer's client sees it)."""
     out: dict[str, list[tuple[int, dict[str, Any]]]] = {cid: [] for cid in after}
     if not after:
         return out
-    if len(after) == 1:
-        ((cid, seq),) = after.items()
-        cond = and_(EVENTS.c.chat_id == cid, EVENTS.c.seq > seq)
-    else:
-        cond = or_(*(and_(EVENTS.c.chat_id == c, EVENTS.c.seq > s) for c, s in after.items()))
-    rows = conn.execute(
-        select(
-            EVENTS.c.chat_id,
-            EVENTS.c.seq,
-            EVENTS.c.payload,
-            EVENTS.c.party_id,
-            EVENTS.c.created_at,
-        )
-        .where(cond)
-        .order_by(EVENTS.c.chat_id, EVENTS.c.seq)
-        .limit(limit)
+    conds = " OR ".join(["(chat_id = ? AND seq > ?)"] * len(after))
+    params: list[Any] = []
+    for cid, seq in after.items():
+        params += [cid, seq]
+    params.append(limit)
+    rows = raw.all(
+        "SELECT chat_id, seq, payload, party_id, created_at FROM chat_events"  # noqa: S608
+        f" WHERE {conds} ORDER BY chat_id, seq LIMIT ?",
+        tuple(params),
     )
-    for row in rows:
-        out[row.chat_id].append((row.seq, render(row, row.chat_id)))
+    for chat_id, seq, payload, party_id, created_at in rows:
+        logged = _Logged(raw.json_out(payload), party_id, raw.ts_out(created_at) or utcnow())
+        out[chat_id].append((seq, render(logged, chat_id)))
     return out
 
 
-def _collect(
-    conn: Connection,
-    tenant_id: str,
-    user_id: str,
-    cursor: Cursor,
+def _chat_frames(
+    frames: list[dict[str, Any]],
+    cur: Cursor,
+    batches: dict[str, list[tuple[int, dict[str, Any]]]],
+    followed: dict[str, Followed] | None,
     limit: int,
-    only: list[str] | None,
-    cutoff: datetime,
-) -> tuple[list[dict[str, Any]], Cursor, dict[str, Followed] | None]:
-    frames: list[dict[str, Any]] = []
-    cur = Cursor(cursor.agent_seq, dict(cursor.chats))
-    followed: dict[str, Followed] | None = None
-    if only is None:
-        for ev in conn.execute(
-            select(
-                _AGENT_EVENTS.c.seq,
-                _AGENT_EVENTS.c.type,
-                _AGENT_EVENTS.c.payload,
-                _AGENT_EVENTS.c.created_at,
-            )
-            .where(_AGENT_EVENTS.c.user_id == user_id, _AGENT_EVENTS.c.seq > cur.agent_seq)
-            .order_by(_AGENT_EVENTS.c.seq)
-            .limit(limit)
-        ):
-            cur.agent_seq = ev.seq
-            frame: dict[str, Any] = {"type": ev.type, "seq": ev.seq, **(ev.payload or {})}
-            frame["at"] = ev.created_at.isoformat()
-            frame["cursor"] = cur.encode()
-            frames.append(frame)
-        followed = _followed(conn, tenant_id, user_id, set(cur.chats), cutoff)
-        cur.chats = {cid: cur.chats.get(cid, f.start_seq) for cid, f in followed.items()}
-        wanted = dict(cur.chats)
-    else:
-        wanted = {cid: cur.chats[cid] for cid in only if cid in cur.chats}
-    batches = _chat_events(conn, wanted, limit)
+) -> None:
     truncated = sum(len(b) for b in batches.values()) >= limit
     for chat_id, batch in batches.items():
         for seq, event in batch:
@@ -194,7 +172,50 @@ def _collect(
             if not batch and not f.holding and not truncated:
                 # finished and fully delivered: stop following it
                 del cur.chats[chat_id]
+
+
+def _collect(
+    conn: Connection,
+    tenant_id: str,
+    user_id: str,
+    cursor: Cursor,
+    limit: int,
+    cutoff: datetime,
+) -> tuple[list[dict[str, Any]], Cursor, dict[str, Followed]]:
+    """Everything after the cursor: the agent's queue, the chats it follows now."""
+    frames: list[dict[str, Any]] = []
+    cur = Cursor(cursor.agent_seq, dict(cursor.chats))
+    for ev in conn.execute(
+        select(
+            _AGENT_EVENTS.c.seq,
+            _AGENT_EVENTS.c.type,
+            _AGENT_EVENTS.c.payload,
+            _AGENT_EVENTS.c.created_at,
+        )
+        .where(_AGENT_EVENTS.c.user_id == user_id, _AGENT_EVENTS.c.seq > cur.agent_seq)
+        .order_by(_AGENT_EVENTS.c.seq)
+        .limit(limit)
+    ):
+        cur.agent_seq = ev.seq
+        frame: dict[str, Any] = {"type": ev.type, "seq": ev.seq, **(ev.payload or {})}
+        frame["at"] = ev.created_at.isoformat()
+        frame["cursor"] = cur.encode()
+        frames.append(frame)
+    followed = _followed(conn, tenant_id, user_id, set(cur.chats), cutoff)
+    cur.chats = {cid: cur.chats.get(cid, f.start_seq) for cid, f in followed.items()}
+    _chat_frames(frames, cur, _chat_events(Raw(conn), dict(cur.chats), limit), followed, limit)
     return frames, cur, followed
+
+
+def _collect_chats(
+    raw: Raw, cursor: Cursor, limit: int, only: list[str]
+) -> tuple[list[dict[str, Any]], Cursor]:
+    """The new events of the chats that woke the reader (the hot path: one query)."""
+    frames: list[dict[str, Any]] = []
+    cur = Cursor(cursor.agent_seq, dict(cursor.chats))
+    wanted = {cid: cur.chats[cid] for cid in only if cid in cur.chats}
+    _chat_frames(frames, cur, _chat_events(raw, wanted, limit), None, limit)
+    return frames, cur
 
 
 @dataclass
@@ -217,18 +238,14 @@ class Stream:
     async def read(self, only: list[str] | None = None) -> list[dict[str, Any]]:
         """Frames after the cursor: everything, or (``only``) the new events of those
         followed chats. Moves the cursor."""
-        frames, cur, followed = await self.rt.db.run_read(
-            _collect,
-            self.tenant_id,
-            self.user_id,
-            self.cursor,
-            self.limit,
-            only,
-            utcnow() - LINGER,
-        )
-        if followed is not None:
+        if only is None:
+            frames, cur, followed = await self.rt.db.run_read(
+                _collect, self.tenant_id, self.user_id, self.cursor, self.limit, utcnow() - LINGER
+            )
             self.interactions = {cid: f.interaction_id for cid, f in followed.items()}
             self.holding = {cid for cid, f in followed.items() if f.holding}
+        else:
+            frames, cur = await self.rt.db.raw_read(_collect_chats, self.cursor, self.limit, only)
         for frame in frames:
             if frame["type"] == "chat_event":
                 frame["interaction_id"] = self.interactions.get(frame["chat_id"], "")

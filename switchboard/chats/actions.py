@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, select, update
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.calls import actions as calls
@@ -53,6 +52,7 @@ from switchboard.chats.models import (
 from switchboard.core.db import Batched, after_commit, utcnow
 from switchboard.core.errors import Conflict, Invalid, NotAcceptable, NotFound
 from switchboard.core.runtime import Runtime
+from switchboard.core.sql import Raw
 from switchboard.scenarios.models import ScenarioEntry
 from switchboard.users.models import User
 
@@ -524,24 +524,22 @@ async def create_in(
 
 
 def _client_events_fn(
-    conn: Connection,
+    raw: Raw,
     tenant_id: str,
     chat_id: str,
     client_key: str,
     events: list[dict[str, Any]],
     now: datetime,
 ) -> Batched:
-    chat = chat_log.check_client(chat_log.lock_row(conn, tenant_id, chat_id), client_key)
+    chat = chat_log.check_client(chat_log.lock_row(raw, tenant_id, chat_id), client_key)
     items = []
     activity = False
     for event in chat_log.prepare_client_events(events):
         if event["event"] == ev.FILE:
-            chat_log.file_fields(conn, tenant_id, chat_id, event, chat_id)
+            chat_log.file_fields(raw, tenant_id, chat_id, event, chat_id)
         activity = activity or event["event"] in ACTIVITY
         items.append(("client", event, chat_id))
-    done = chat_log.write_events(
-        conn, chat, items, now=now, activity=activity, client_activity=True
-    )
+    done = chat_log.write_events(raw, chat, items, now=now, activity=activity, client_activity=True)
     return Batched(done.seqs, [(chat_topic(chat_id), f"client:{done.last_seq}")])
 
 

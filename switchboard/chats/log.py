@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, insert, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.chats import events as ev
 from switchboard.chats.models import ACTIVE_STATES, ChatEvent, ChatFile, ChatSession
 from switchboard.core.db import after_commit
 from switchboard.core.errors import Invalid, NotFound
+from switchboard.core.sql import Raw
 
 CHATS = cast(Table, ChatSession.__table__)
 EVENTS = cast(Table, ChatEvent.__table__)
@@ -158,26 +158,36 @@ def reschedule(chat: ChatSession, now: datetime) -> None:
 
 # ---- the hot path: Core on a Connection -------------------------------------------------
 
-_LOCK_COLUMNS = (
-    CHATS.c.id,
-    CHATS.c.tenant_id,
-    CHATS.c.client_key,
-    CHATS.c.state,
-    CHATS.c.last_seq,
-    CHATS.c.connected_at,
-    CHATS.c.inactivity_warning_seconds,
-    CHATS.c.inactivity_timeout_seconds,
+
+@dataclass
+class ChatRow:
+    """What the hot path needs of a chat row."""
+
+    id: str
+    tenant_id: str
+    client_key: str
+    state: str
+    last_seq: int
+    connected_at: datetime | None
+    inactivity_warning_seconds: int
+    inactivity_timeout_seconds: int
+
+
+_LOCK_SQL = (
+    "SELECT id, tenant_id, client_key, state, last_seq, connected_at,"
+    " inactivity_warning_seconds, inactivity_timeout_seconds"
+    " FROM chat_sessions WHERE id = ? AND tenant_id = ?"
 )
 
 
-def lock_row(conn: Connection, tenant_id: str, chat_id: str) -> Any:
+def lock_row(raw: Raw, tenant_id: str, chat_id: str) -> ChatRow | None:
     """The chat's row, locked (PostgreSQL; SQLite writers are serialised anyway)."""
-    row: Any = conn.execute(
-        select(*_LOCK_COLUMNS)
-        .where(CHATS.c.id == chat_id, CHATS.c.tenant_id == tenant_id)
-        .with_for_update()
-    ).first()
-    return row
+    row = raw.one(_LOCK_SQL + raw.for_update, (chat_id, tenant_id))
+    if row is None:
+        return None
+    return ChatRow(
+        row[0], row[1], row[2], row[3], row[4], raw.ts_out(row[5]), row[6] or 0, row[7] or 0
+    )
 
 
 @dataclass
@@ -187,32 +197,36 @@ class Appended:
 
 
 def file_fields(
-    conn: Connection, tenant_id: str, chat_id: str, event: dict[str, Any], uploader: str
+    raw: Raw, tenant_id: str, chat_id: str, event: dict[str, Any], uploader: str
 ) -> None:
     """Complete a ``chat_session_file`` event from the stored file; 5502 when unknown.
     A file uploaded before it was sent is attached to the chat now."""
-    f = conn.execute(
-        select(
-            FILES.c.id, FILES.c.tenant_id, FILES.c.chat_id, FILES.c.name, FILES.c.content_type
-        ).where(FILES.c.id == str(event["file_id"]))
-    ).first()
-    if f is None or f.tenant_id != tenant_id or f.chat_id not in (None, chat_id):
+    f = raw.one(
+        "SELECT id, tenant_id, chat_id, name, content_type FROM chat_files WHERE id = ?",
+        (str(event["file_id"]),),
+    )
+    if f is None or f[1] != tenant_id or f[2] not in (None, chat_id):
         raise NotFound("File not found", code="5502")
-    if f.chat_id is None:
-        conn.execute(
-            update(FILES)
-            .where(FILES.c.id == f.id, FILES.c.chat_id.is_(None))
-            .values(chat_id=chat_id, uploaded_by=uploader)
+    if f[2] is None:
+        raw.execute(
+            "UPDATE chat_files SET chat_id = ?, uploaded_by = ? WHERE id = ? AND chat_id IS NULL",
+            (chat_id, uploader, f[0]),
         )
-    event["file_name"] = f.name
+    event["file_name"] = f[3]
     kind = event.get("file_type")
     if kind not in ("image", "attachment"):
-        event["file_type"] = ev.file_type_for(f.content_type)
+        event["file_type"] = ev.file_type_for(f[4])
+
+
+_INSERT_EVENT = (
+    "INSERT INTO chat_events (chat_id, tenant_id, seq, direction, event_type, party_id,"
+    " payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def write_events(
-    conn: Connection,
-    chat: Row[Any],
+    raw: Raw,
+    chat: ChatRow,
     items: Sequence[tuple[str, dict[str, Any], str | None]],
     *,
     now: datetime,
@@ -224,40 +238,47 @@ def write_events(
     seq = chat.last_seq
     rows = []
     seqs = []
+    stamp = raw.ts(now)
     for direction, event, party_id in items:
         seq += 1
         if event.get("event") in WITH_MSG_ID:
             event.setdefault("msg_id", msg_id(chat.id, seq))
         rows.append(
-            {
-                "chat_id": chat.id,
-                "tenant_id": chat.tenant_id,
-                "seq": seq,
-                "direction": direction,
-                "event_type": str(event.get("event", "")),
-                "party_id": party_id,
-                "payload": event,
-                "created_at": now,
-            }
+            (
+                chat.id,
+                chat.tenant_id,
+                seq,
+                direction,
+                str(event.get("event", "")),
+                party_id,
+                raw.json_in(event),
+                stamp,
+            )
         )
         seqs.append(seq)
-    conn.execute(insert(EVENTS), rows)
-    values: dict[str, Any] = {"last_seq": seq}
+    if len(rows) == 1:
+        raw.execute(_INSERT_EVENT, rows[0])
+    else:
+        raw.many(_INSERT_EVENT, rows)
+    sets = ["last_seq = ?"]
+    params: list[Any] = [seq]
     if client_activity:
-        values["last_client_activity_at"] = now
+        sets.append("last_client_activity_at = ?")
+        params.append(stamp)
     if activity and chat.state == "connected":
-        values["idle_since"] = now
-        values["warning_sent_at"] = None
-        values["due_at"] = due_at(
+        due = due_at(
             state=chat.state,
-            timeout=chat.inactivity_timeout_seconds or 0,
-            warning=chat.inactivity_warning_seconds or 0,
+            timeout=chat.inactivity_timeout_seconds,
+            warning=chat.inactivity_warning_seconds,
             idle_since=now,
             connected_at=chat.connected_at,
             warning_sent_at=None,
             now=now,
         )
-    conn.execute(update(CHATS).where(CHATS.c.id == chat.id).values(**values))
+        sets += ["idle_since = ?", "warning_sent_at = NULL", "due_at = ?"]
+        params += [stamp, raw.ts(due)]
+    params.append(chat.id)
+    raw.execute(f"UPDATE chat_sessions SET {', '.join(sets)} WHERE id = ?", tuple(params))  # noqa: S608 (fixed column names)
     return Appended(seqs, seq)
 
 
@@ -278,7 +299,7 @@ def prepare_client_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def check_client(chat: Row[Any] | None, client_key: str) -> Row[Any]:
+def check_client(chat: ChatRow | None, client_key: str) -> ChatRow:
     if chat is None or chat.client_key != client_key or chat.state not in ACTIVE_STATES:
         raise not_found()
     return chat

@@ -32,21 +32,21 @@ import contextlib
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy import select, update
-from sqlalchemy.engine import Connection
 
 from switchboard.chats import events as ev
 from switchboard.chats.cache import Snap, cache_of
-from switchboard.chats.log import CHATS, EVENTS, chat_topic
+from switchboard.chats.log import chat_topic
 from switchboard.chats.presence import presence_of
 from switchboard.core import metrics
 from switchboard.core.bus import Waiter
 from switchboard.core.db import Batched, new_id
 from switchboard.core.errors import Invalid, NotFound
 from switchboard.core.runtime import Runtime
+from switchboard.core.sql import Raw
+
+_EPOCH = datetime.fromtimestamp(0, UTC)
 
 DISCONNECTED = "disconnect"
 PREEMPT = "preempt"
@@ -82,60 +82,50 @@ def too_many() -> Invalid:
 
 
 def _load(
-    conn: Connection, tenant_id: str, chat_id: str, after: int | None, limit: int
+    raw: Raw, tenant_id: str, chat_id: str, after: int | None, limit: int
 ) -> tuple[Snap | None, list[_Event]]:
-    row = conn.execute(
-        select(
-            CHATS.c.tenant_id,
-            CHATS.c.client_key,
-            CHATS.c.state,
-            CHATS.c.last_seq,
-            CHATS.c.client_cursor,
-            CHATS.c.poll_abandon_seconds,
-        ).where(CHATS.c.id == chat_id)
-    ).first()
-    if row is None or row.tenant_id != tenant_id:
+    row = raw.one(
+        "SELECT tenant_id, client_key, state, last_seq, client_cursor, poll_abandon_seconds"
+        " FROM chat_sessions WHERE id = ?",
+        (chat_id,),
+    )
+    if row is None or row[0] != tenant_id:
         return None, []
-    start = row.client_cursor if after is None else max(after, 0)
+    row_tenant, client_key, state, last_seq, client_cursor, abandon = row
+    start = client_cursor if after is None else max(after, 0)
     events = [
-        _Event(r.seq, r.payload, r.party_id, r.created_at)
-        for r in conn.execute(
-            select(EVENTS.c.seq, EVENTS.c.payload, EVENTS.c.party_id, EVENTS.c.created_at)
-            .where(
-                EVENTS.c.chat_id == chat_id,
-                EVENTS.c.seq > start,
-                EVENTS.c.direction == "server",
-            )
-            .order_by(EVENTS.c.seq)
-            .limit(limit)
+        _Event(seq, raw.json_out(payload), party_id, raw.ts_out(created_at) or _EPOCH)
+        for seq, payload, party_id, created_at in raw.all(
+            "SELECT seq, payload, party_id, created_at FROM chat_events"
+            " WHERE chat_id = ? AND seq > ? AND direction = 'server' ORDER BY seq LIMIT ?",
+            (chat_id, start, limit),
         )
     ]
     if events:
         # a full page may not be all: more may be pending up to last_seq
-        server_seq = row.last_seq if len(events) >= limit else events[-1].seq
+        server_seq = last_seq if len(events) >= limit else events[-1].seq
     else:
         # no server event in (start, last_seq]: nothing pending beyond ``start``
-        server_seq = min(start, row.last_seq)
+        server_seq = min(start, last_seq)
     snap = Snap(
-        tenant_id=row.tenant_id,
-        client_key=row.client_key,
-        state=row.state,
-        last_seq=row.last_seq,
-        server_seq=max(server_seq, row.client_cursor),
-        client_cursor=row.client_cursor,
-        abandon_seconds=row.poll_abandon_seconds,
+        tenant_id=row_tenant,
+        client_key=client_key,
+        state=state,
+        last_seq=last_seq,
+        server_seq=max(server_seq, client_cursor),
+        client_cursor=client_cursor,
+        abandon_seconds=abandon,
         loaded_at=time.monotonic(),
     )
     return snap, events
 
 
-def _claim_fn(conn: Connection, chat_id: str, old: int, new: int) -> Batched:
-    result = conn.execute(
-        update(CHATS)
-        .where(CHATS.c.id == chat_id, CHATS.c.client_cursor == old)
-        .values(client_cursor=new)
+def _claim_fn(raw: Raw, chat_id: str, old: int, new: int) -> Batched:
+    changed = raw.rowcount(
+        "UPDATE chat_sessions SET client_cursor = ? WHERE id = ? AND client_cursor = ?",
+        (new, chat_id, old),
     )
-    return Batched(result.rowcount == 1)
+    return Batched(changed == 1)
 
 
 async def read(
@@ -144,7 +134,7 @@ async def read(
     """The chat's delivery state and its server events after ``after`` (default: after
     ``client_cursor``), read from the database; the snapshot is kept."""
     limit = rt.settings.chat_max_events_per_answer
-    snap, events = await rt.db.run_read(_load, tenant_id, chat_id, after, limit)
+    snap, events = await rt.db.raw_read(_load, tenant_id, chat_id, after, limit)
     cache = cache_of(rt)
     if snap is None:
         cache.drop(chat_id)

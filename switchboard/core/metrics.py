@@ -144,10 +144,15 @@ PROCESSES = Gauge(
 # ---- what engine-core code calls -------------------------------------------------------
 
 
+_held: dict[str, Any] = {}
+
+
 @contextlib.contextmanager
 def holding_poll(kind: str = "messaging") -> Iterator[None]:
     """``with holding_poll("messaging"):`` around the wait of a held long poll."""
-    gauge = HELD_POLLS.labels(kind)
+    gauge = _held.get(kind)
+    if gauge is None:
+        gauge = _held[kind] = HELD_POLLS.labels(kind)
     gauge.inc()
     try:
         yield

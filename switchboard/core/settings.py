@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     # entry lists (ScenarioEntry.allowed_origins). Default: none (docs/security.md).
     cors_origins: list[str] = Field(default_factory=list)
     run_background_workers: bool = True
+    # permessage-deflate on WebSockets (the agents' frames are small: off by default)
+    ws_compression: bool = False
+    # the garbage collector's first threshold (Python's default is 700): allocations
+    # between collections of young objects
+    gc_threshold: int = 50_000
+    # background loops this process does not run, by domain (routing, chats, dialer,
+    # sms, stats, recordings, gms, ops): e.g. to keep timers on other processes
+    workers_disabled: list[str] = Field(default_factory=list)
     # HTTPS (and WebSockets over TLS) served directly when both are set: PEM files, the
     # key's password when it is encrypted (docs/deployment-tls.md)
     tls_cert_file: Path | None = None

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar, cast
 
@@ -47,6 +47,7 @@ from switchboard.core.db import Batched, after_commit, utcnow
 from switchboard.core.errors import Conflict, Invalid, NotFound
 from switchboard.core.runtime import Runtime
 from switchboard.core.security import token_digest
+from switchboard.core.sql import Raw
 from switchboard.interactions.models import (
     ABANDONED,
     COMPLETED,
@@ -76,7 +77,6 @@ T = TypeVar("T")
 STEPS = cast(Table, InteractionStep.__table__)
 INTERACTIONS = cast(Table, Interaction.__table__)
 PARTIES = cast(Table, ChatParty.__table__)
-PUSH = cast(Table, ChatPushSubscription.__table__)
 
 
 @dataclass(frozen=True)
@@ -1170,134 +1170,105 @@ AGENT_EVENTS = {
 PUSHED = (ev.MESSAGE, ev.FILE, ev.FORM_SHOW)
 
 
+@dataclass
+class _Posted:
+    seq: int
+    chat_id: str
+    sender: str
+    # the customer's device token, when the event is one a push notification announces
+    push: ChatPushSubscription | None
+
+
 def _post_event_fn(
-    conn: Connection,
-    rt: Runtime,
+    raw: Raw,
     tenant_id: str,
     user_id: str,
     interaction_id: str,
     event: dict[str, Any],
-    push: bool,
     now: datetime,
 ) -> Batched:
-    mine = conn.execute(
-        select(STEPS.c.party_id, INTERACTIONS.c.chat_id)
-        .join(INTERACTIONS, INTERACTIONS.c.id == STEPS.c.interaction_id)
-        .where(
-            STEPS.c.interaction_id == interaction_id,
-            STEPS.c.user_id == user_id,
-            STEPS.c.phase == CONNECTED,
-            INTERACTIONS.c.tenant_id == tenant_id,
-        )
-        .limit(1)
-    ).first()
+    mine = raw.one(
+        "SELECT s.party_id, i.chat_id FROM interaction_steps s"
+        " JOIN interactions i ON i.id = s.interaction_id"
+        " WHERE s.interaction_id = ? AND s.user_id = ? AND s.phase = ? AND i.tenant_id = ?"
+        " LIMIT 1",
+        (interaction_id, user_id, CONNECTED, tenant_id),
+    )
     if mine is None:
-        known = conn.execute(
-            select(STEPS.c.phase)
-            .join(INTERACTIONS, INTERACTIONS.c.id == STEPS.c.interaction_id)
-            .where(
-                STEPS.c.interaction_id == interaction_id,
-                STEPS.c.user_id == user_id,
-                INTERACTIONS.c.tenant_id == tenant_id,
-            )
-        ).first()
+        known = raw.one(
+            "SELECT s.phase FROM interaction_steps s"
+            " JOIN interactions i ON i.id = s.interaction_id"
+            " WHERE s.interaction_id = ? AND s.user_id = ? AND i.tenant_id = ? LIMIT 1",
+            (interaction_id, user_id, tenant_id),
+        )
         if known is None:
             raise NotFound("Interaction not found")
         raise Conflict("Your part in this interaction is not connected")
-    if not mine.party_id or not mine.chat_id:
+    party_id, chat_id = mine
+    if not party_id or not chat_id:
         raise Conflict("Not joined to the chat yet")
-    chat = chat_log.lock_row(conn, tenant_id, mine.chat_id)
+    chat = chat_log.lock_row(raw, tenant_id, chat_id)
     if chat is None or chat.state not in ACTIVE_STATES:
         raise chats.ended()
-    party = conn.execute(
-        select(PARTIES.c.display_name, PARTIES.c.left_at).where(PARTIES.c.id == mine.party_id)
-    ).first()
+    party = raw.one("SELECT display_name, left_at FROM chat_parties WHERE id = ?", (party_id,))
     if party is None:
-        raise NotFound(f"Party not found: {mine.party_id}")
-    if party.left_at is not None:
+        raise NotFound(f"Party not found: {party_id}")
+    if party[1] is not None:
         raise Conflict("The party has left the chat", code="party_left")
     kind = event["event"]
     if kind == ev.FILE:
-        chat_log.file_fields(conn, tenant_id, chat.id, event, mine.party_id)
+        chat_log.file_fields(raw, tenant_id, chat.id, event, party_id)
     chats.complete_form(event, chat.last_seq + 1)
     done = chat_log.write_events(
-        conn,
+        raw,
         chat,
-        [("server", event, mine.party_id)],
+        [("server", event, party_id)],
         now=now,
         activity=kind in chat_log.ACTIVITY,
         client_activity=False,
     )
-    out = Batched(done.seqs[0], [(chat_log.chat_topic(chat.id), f"server:{done.last_seq}")])
-    if push and kind in PUSHED:
-        sub = conn.execute(select(PUSH).where(PUSH.c.chat_id == chat.id)).first()
+    subscription = None
+    if kind in PUSHED:
+        sub = raw.one(
+            "SELECT kind, token, bundle_id FROM chat_push_subscriptions WHERE chat_id = ?",
+            (chat.id,),
+        )
         if sub is not None:
-            out.calls.append(_push_call(rt, sub, party.display_name, event, chat.id))
-    return out
-
-
-def _push_call(
-    rt: Runtime, sub: Any, sender: str, event: dict[str, Any], chat_id: str
-) -> Callable[[], Awaitable[None]]:
-    text = str(event.get("msg") or event.get("file_name") or event.get("form_name") or "")
-    subscription = ChatPushSubscription(
-        chat_id=sub.chat_id,
-        tenant_id=sub.tenant_id,
-        kind=sub.kind,
-        token=sub.token,
-        bundle_id=sub.bundle_id,
+            subscription = ChatPushSubscription(
+                chat_id=chat.id, tenant_id=tenant_id, kind=sub[0], token=sub[1], bundle_id=sub[2]
+            )
+    return Batched(
+        _Posted(done.seqs[0], chat.id, party[0], subscription),
+        [(chat_log.chat_topic(chat.id), f"server:{done.last_seq}")],
     )
 
-    async def call() -> None:
-        from switchboard.chats.push import notify
 
-        await notify(rt, subscription, title=sender, body=text, data={"chat_id": chat_id})
+async def _push(
+    rt: Runtime, subscription: ChatPushSubscription, sender: str, event: dict[str, Any]
+) -> None:
+    from switchboard.chats.push import notify
 
-    return call
+    text = str(event.get("msg") or event.get("file_name") or event.get("form_name") or "")
+    await notify(rt, subscription, title=sender, body=text, data={"chat_id": subscription.chat_id})
 
 
 async def post_event(
     rt: Runtime, *, tenant_id: str, user_id: str, interaction_id: str, event: dict[str, Any]
 ) -> int:
     """Post one chat event as the agent's party (one group-committed batch item);
-    returns its sequence number. A customer holding no poll is told by push."""
+    returns its sequence number."""
     name = event.get("event")
     if name not in AGENT_EVENTS:
         raise Invalid(f"Agents cannot send event {name!r}")
     clean = ev.clean(event, ev.PARTY_EVENTS)
-    push = False
-    if name in PUSHED:
-        chat_id = await _chat_id_of(rt, interaction_id)
-        push = chat_id is not None and await presence_of(rt).owner(chat_id) is None
-    seq: int = await rt.db.batch(
-        _post_event_fn,
-        rt,
-        tenant_id,
-        user_id,
-        interaction_id,
-        clean,
-        push,
-        utcnow(),
-        key=interaction_id,
+    posted: _Posted = await rt.db.batch(
+        _post_event_fn, tenant_id, user_id, interaction_id, clean, utcnow(), key=interaction_id
     )
-    return seq
-
-
-_chat_ids: dict[str, str] = {}
-
-
-async def _chat_id_of(rt: Runtime, interaction_id: str) -> str | None:
-    """The chat of an interaction (it never changes: cached)."""
-    found = _chat_ids.get(interaction_id)
-    if found is None:
-        async with rt.db.read() as s:
-            inter = await s.get(Interaction, interaction_id)
-            found = inter.chat_id if inter is not None else None
-        if found is not None:
-            if len(_chat_ids) > 100_000:
-                _chat_ids.clear()
-            _chat_ids[interaction_id] = found
-    return found
+    # a customer who holds no poll (an app in the background) is told by push, after
+    # the commit and off the request
+    if posted.push is not None and await presence_of(rt).owner(posted.chat_id) is None:
+        rt.db.background(partial(_push, rt, posted.push, posted.sender, clean))
+    return posted.seq
 
 
 # ---- chat timers: a timeout ends the agents' work too ------------------------------------
@@ -1306,12 +1277,20 @@ async def _chat_id_of(rt: Runtime, interaction_id: str) -> str | None:
 async def fire_chat_timers(rt: Runtime, *, limit: int = 200) -> int:
     """Fire due inactivity warnings and timeouts, and end chats whose customer is gone,
     each chat in its own transaction (its agents' work ends with it). The chat row is
-    taken with ``SKIP LOCKED``: N processes never fire the same timer twice."""
+    taken with ``SKIP LOCKED``: N processes never fire the same timer twice. Chats that
+    were only due for a look at their customer, who polled since, get their next look
+    in one shared transaction."""
     now = utcnow()
     async with rt.db.read() as s:
         due = (
             await s.execute(
-                select(ChatSession.id, ChatSession.tenant_id, ChatSession.poll_deadline_at)
+                select(
+                    ChatSession.id,
+                    ChatSession.tenant_id,
+                    ChatSession.poll_deadline_at,
+                    ChatSession.due_at,
+                    ChatSession.poll_abandon_seconds,
+                )
                 .where(chats.due_clause(now))
                 .order_by(ChatSession.id)
                 .limit(limit)
@@ -1319,13 +1298,44 @@ async def fire_chat_timers(rt: Runtime, *, limit: int = 200) -> int:
         ).all()
     if not due:
         return 0
-    gone = [cid for cid, _t, deadline in due if deadline is not None and deadline <= now]
+    gone = [r.id for r in due if r.poll_deadline_at is not None and r.poll_deadline_at <= now]
     seen = await presence_of(rt).last_seen(gone) if gone else {}
+    alive: list[tuple[str, datetime, datetime]] = []
+    fire: list[tuple[str, str]] = []
+    for row in due:
+        last = seen.get(row.id)
+        if (
+            row.id in seen
+            and last is not None
+            and (row.due_at is None or row.due_at > now)
+            and last + row.poll_abandon_seconds > now.timestamp()
+        ):
+            polled = datetime.fromtimestamp(last, UTC)
+            alive.append((row.id, polled, polled + timedelta(seconds=row.poll_abandon_seconds)))
+        else:
+            fire.append((row.id, row.tenant_id))
+    if alive:
+        await rt.db.run_write(_look_again, alive, now)
     fired = 0
-    for chat_id, tenant_id, _deadline in due:
+    for chat_id, tenant_id in fire:
         if await _retry(partial(_fire, rt, tenant_id, chat_id, seen.get(chat_id), now)):
             fired += 1
-    return fired
+    return fired + len(alive)
+
+
+def _look_again(
+    conn: Connection, alive: list[tuple[str, datetime, datetime]], now: datetime
+) -> None:
+    """The customers of these chats polled lately: look again when they would be gone."""
+    raw = Raw(conn)
+    raw.many(
+        "UPDATE chat_sessions SET last_poll_at = ?, poll_deadline_at = ?"
+        " WHERE id = ? AND poll_deadline_at <= ?",
+        [
+            (raw.ts(polled), raw.ts(deadline), chat_id, raw.ts(now))
+            for chat_id, polled, deadline in alive
+        ],
+    )
 
 
 async def _fire(

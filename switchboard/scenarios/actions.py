@@ -111,6 +111,7 @@ async def delete_hours(rt: Runtime, *, tenant_id: str, ref: str) -> None:
 
 # ---- scenario entries ------------------------------------------------------------------
 
+
 async def _apply_entry(
     s: AsyncSession, tenant_id: str, entry: ScenarioEntry, data: EntryCreate | EntryUpdate
 ) -> None:

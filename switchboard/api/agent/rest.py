@@ -7,14 +7,20 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy import select
 
 from switchboard.agents import actions as agents
 from switchboard.agents import service as agent_service
 from switchboard.agents.channel import cursor_now
 from switchboard.agents.models import AgentSession
-from switchboard.api.agent.deps import CurrentAgent, RuntimeDep, principal_for
+from switchboard.api.agent.deps import (
+    CurrentAgent,
+    RuntimeDep,
+    current_agent,
+    principal_for,
+    runtime,
+)
 from switchboard.api.agent.schemas import (
     Accepted,
     AgentState,
@@ -472,6 +478,19 @@ async def send_message(
     return await _post(
         rt, principal, interaction_id, {"event": "chat_session_message", "msg": data.msg}
     )
+
+
+async def send_message_route(request: Request) -> Response:
+    """``send_message`` as a plain Starlette route (``FAST_ROUTES``)."""
+    principal = await current_agent(request)
+    data = await parse(request, MessageIn)
+    posted = await _post(
+        runtime(request),
+        principal,
+        request.path_params["interaction_id"],
+        {"event": "chat_session_message", "msg": data.msg},
+    )
+    return JSONResponse({"seq": posted.seq})
 
 
 @router.post(

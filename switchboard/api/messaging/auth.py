@@ -9,6 +9,7 @@ slash; ``UserAgent`` instead of ``User-Agent``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
@@ -145,6 +146,8 @@ class _Cache:
 
     def __init__(self) -> None:
         self.found: dict[_Key, tuple[float, _Found]] = {}
+        # lookups under way: concurrent misses of one key share one
+        self.pending: dict[_Key, asyncio.Future[_Found]] = {}
 
     def seen(self, topic: str, payload: str) -> None:
         self.found.clear()
@@ -174,13 +177,27 @@ async def _find(
     ttl = rt.settings.chat_auth_cache_seconds
     if ttl <= 0:
         return await _lookup(rt, names, tenant_id, app_id)
-    cache = _cache_of(rt).found
+    state = _cache_of(rt)
+    cache = state.found
     key = (tuple(names), tenant_id, app_id)
     now = time.monotonic()
     hit = cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    found = await _lookup(rt, names, tenant_id, app_id)
+    pending = state.pending.get(key)
+    if pending is not None:
+        return await asyncio.shield(pending)
+    future: asyncio.Future[_Found] = asyncio.get_running_loop().create_future()
+    state.pending[key] = future
+    try:
+        found = await _lookup(rt, names, tenant_id, app_id)
+    except BaseException as e:
+        future.set_exception(e)
+        future.exception()  # retrieved: no "never retrieved" warning without waiters
+        raise
+    finally:
+        state.pending.pop(key, None)
+    future.set_result(found)
     if len(cache) >= _CACHE_MAX:
         cache.clear()
     cache[key] = (now + ttl, found)
@@ -251,5 +268,5 @@ async def authenticate(request: Request, *, version: int, tenant_hint: str | Non
         client_key=client_key,
         user_agent=user_agent_of(request),
         new_cookie=new_cookie,
-        secure=request.url.scheme == "https" or forwarded == "https",
+        secure=request.scope.get("scheme") == "https" or forwarded == "https",
     )

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
+from starlette.routing import Route
 
 from switchboard import __version__
 from switchboard.api.common import (
@@ -248,7 +249,7 @@ async def watch_disconnect(request: Request, waiter: Waiter) -> None:
 
 
 def version_of(request: Request) -> int:
-    return 2 if request.url.path.startswith("/clientweb/api/v2/") else 1
+    return 2 if request.scope["path"].startswith("/clientweb/api/v2/") else 1
 
 
 async def auth(request: Request, tenant_hint: str | None = None) -> Client:
@@ -718,6 +719,26 @@ def _router(version: int) -> APIRouter:
 
 v1 = _router(1)
 v2 = _router(2)
+
+
+# The hottest paths also as plain Starlette routes, tried first by the /clientweb
+# application (core/dispatch.py): the same operations without FastAPI's per-request
+# dependency machinery (the FastAPI routes above document them and serve the rest).
+
+
+async def get_events_route(request: Request) -> Response:
+    return await get_events(request, request.path_params["chat_id"])
+
+
+async def post_events_route(request: Request) -> Response:
+    return await post_events(request, request.path_params["chat_id"])
+
+
+FAST_ROUTES = [
+    Route(f"/clientweb/api/v{v}/chats/{{chat_id}}/events", endpoint, methods=[method])
+    for v in (1, 2)
+    for method, endpoint in (("GET", get_events_route), ("POST", post_events_route))
+]
 
 
 def file_response(client: Client, stored: ChatFile) -> Response:

@@ -46,7 +46,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_canned_responses")),
-        sa.UniqueConstraint("tenant_id", "shortcut", name=op.f("uq_canned_responses_tenant_id_shortcut")),
+        sa.UniqueConstraint(
+            "tenant_id", "shortcut", name=op.f("uq_canned_responses_tenant_id_shortcut")
+        ),
     )
     with op.batch_alter_table("canned_responses", schema=None) as batch_op:
         batch_op.create_index(
