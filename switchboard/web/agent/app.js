@@ -706,7 +706,7 @@ async function searchCanned() {
   const list = $("canned-list");
   list.replaceChildren(...items.map((it, i) => {
     const text = it.text; // the chat's parameters filled in by the server
-    const li = el("li", { role: "option", id: "canned-" + i }, el("span", { className: "title", textContent: it.title + (it.shortcut ? "  /" + it.shortcut : "") }), el("span", { className: "text", textContent: text }));
+    const li = el("li", { role: "option", id: "canned-" + i }, el("span", { className: "title", textContent: it.title + (it.shortcut ? " · " + it.shortcut : "") }), el("span", { className: "text", textContent: text }));
     li.setAttribute("aria-selected", String(i === 0));
     li.onclick = () => useCanned(text);
     li.dataset.text = text;

@@ -508,8 +508,8 @@ function drawChart(history, target) {
     const last = Math.max(...withData.map((p) => parseInt(p.time, 10))) + bucket;
     from = dayStart + Math.floor((first - dayStart) / 3600) * 3600;
     to = dayStart + Math.ceil((Math.max(last, Math.min(nowS, to)) - dayStart) / 3600) * 3600;
-    if (to - from < 3 * 3600) to = Math.min(dayStart + 24 * 3600, from + 3 * 3600);
     if (to - from < 3 * 3600) from = Math.max(dayStart, to - 3 * 3600);
+    if (to - from < 3 * 3600) to = Math.min(dayStart + 24 * 3600, from + 3 * 3600);
   }
   box.dataset.from = String(from);
   box.dataset.to = String(to);
