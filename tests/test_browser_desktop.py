@@ -567,6 +567,13 @@ async def test_canned_responses_and_keyboard(
         return any(e.get("msg") == "Hello Kim, thanks for waiting!" for e in log)
 
     await wait_for(sent)
+    # a shortcut, then Tab
+    await page.fill("#msg-input", "Hi! /hi")
+    await page.focus("#msg-input")
+    await page.keyboard.press("Tab")
+    await page.wait_for_function(
+        "document.querySelector('#msg-input').value === 'Hi! Hello Kim, thanks for waiting!'"
+    )
     await page.keyboard.press("Alt+E")  # end
     await page.wait_for_selector("#complete-btn", state="visible")
     await page.select_option("#disposition", "Resolved")

@@ -623,8 +623,19 @@ $("msg-input").addEventListener("input", () => {
   clearTimeout(typingTimer);
   typingTimer = setTimeout(() => { typingTimer = null; call("POST", `/interactions/${c.id}/typing`, { typing: false }).catch(() => {}); }, 2000);
 });
-$("msg-input").addEventListener("keydown", (ev) => {
-  if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); $("compose").requestSubmit(); }
+$("msg-input").addEventListener("keydown", async (ev) => {
+  if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); $("compose").requestSubmit(); return; }
+  // a canned response's shortcut ("/hello") then Tab: replaced by its text
+  const m = ev.key === "Tab" && !ev.shiftKey && /(^|\s)(\/[\w-]+)$/.exec($("msg-input").value);
+  const c = S.chats.get(S.active);
+  if (!m || !c) return;
+  ev.preventDefault();
+  try {
+    const it = await call("GET", `/canned-responses/${encodeURIComponent(m[2]).replace("%2F", "/")}?interaction=${encodeURIComponent(c.id)}`);
+    const v = $("msg-input").value;
+    $("msg-input").value = v.slice(0, v.length - m[2].length) + it.text;
+    c.draft = $("msg-input").value;
+  } catch (e) { toast("No canned response " + m[2]); }
 });
 $("disposition").addEventListener("change", () => { const c = S.chats.get(S.active); if (c) { c.disposition = $("disposition").value; $("wrap-error").textContent = ""; } });
 $("notes").addEventListener("input", () => { const c = S.chats.get(S.active); if (c) c.notes = $("notes").value; });
