@@ -393,6 +393,7 @@ async def test_team_messages_reach_the_desktop(
     await page.wait_for_selector("#team-messages li.urgent >> text=Long queue: please go ready")
     await page.wait_for_selector("#toast.show")
     await shot(page, "team-message")
+    assert await serious_violations(page) == []
 
 
 # ---- defect 7: timestamps, links, files, the attach icon -----------------------------
@@ -686,6 +687,7 @@ async def test_outbound_preview_flow(
         await page.wait_for_selector("#ob-wrap", state="visible")
         await page.wait_for_function("document.querySelector('#ob-disposition').options.length > 1")
         await shot(page, "outbound-wrapup")
+        assert await serious_violations(page) == []
         names = await page.locator("#ob-disposition option").all_text_contents()
         choice = next(n for n in names if n and not n.startswith("—") and n != "Do not call")
         await page.select_option("#ob-disposition", label=choice)

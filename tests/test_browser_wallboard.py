@@ -42,6 +42,7 @@ async def board(browser: Any, server: LiveServer, tenant: TenantInfo) -> Any:
     page = await browser.new_page(viewport={"width": 1366, "height": 768})
     await page.goto(server.base_url + "/wallboard/")
     await page.wait_for_selector("#login-form", state="visible")
+    assert await serious_violations(page) == []
     # the demo tenant of this server is prefilled
     await page.wait_for_function(f"document.querySelector('#tenant').value === {tenant.domain!r}")
     await page.fill("#login", "supervisor1")
