@@ -161,27 +161,35 @@ async def connect_agent(
     *,
     token: str | None = None,
 ) -> Seat:
-    """The agent logs in (ready) and takes the chat: the routing claim of that pair (what
-    a routing pass does), then the agent accepts through the agent API."""
+    """The agent logs in (ready) and accepts the chat: offered by the routing claim of
+    that pair (what a routing pass does), or by a routing pass that holds the chat's row
+    meanwhile (the claim skips a locked row; that pass's offer then wakes
+    ``agent:<user>`` once committed)."""
+    from switchboard.agents.actions import agent_topic
     from switchboard.interactions.actions import claim_chat
     from switchboard.interactions.models import OFFERED, Interaction, InteractionStep
 
     token = token or await agent_login(http, tenant, login)
     uid = await user_id(rt, tenant, login)
-    await claim_chat(rt, tenant_id=tenant.tenant_id, chat_id=chat_id, user_id=uid)
-    # offered now, by this claim or by a routing pass that came first
-    async with rt.db.read() as s:
-        interaction_id = (
-            await s.execute(
-                select(Interaction.id)
-                .join(InteractionStep, InteractionStep.interaction_id == Interaction.id)
-                .where(
-                    Interaction.chat_id == chat_id,
-                    InteractionStep.user_id == uid,
-                    InteractionStep.phase == OFFERED,
-                )
-            )
-        ).scalar_one()
+    query = (
+        select(Interaction.id)
+        .join(InteractionStep, InteractionStep.interaction_id == Interaction.id)
+        .where(
+            Interaction.chat_id == chat_id,
+            InteractionStep.user_id == uid,
+            InteractionStep.phase == OFFERED,
+        )
+    )
+    interaction_id: str | None = None
+    async with rt.bus.listen([agent_topic(uid)]) as waiter:
+        await claim_chat(rt, tenant_id=tenant.tenant_id, chat_id=chat_id, user_id=uid)
+        for _ in range(50):
+            async with rt.db.read() as s:
+                interaction_id = (await s.execute(query)).scalar_one_or_none()
+            if interaction_id is not None:
+                break
+            await waiter.wait(1.0)
+    assert interaction_id is not None, "the chat was not offered to " + login
     r = await http.post(
         f"{AGENT_API}/interactions/{interaction_id}/accept",
         headers={"Authorization": f"Bearer {token}"},

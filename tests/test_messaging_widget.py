@@ -19,23 +19,18 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from switchboard.agents.actions import agent_topic
 from switchboard.app import create_app
 from switchboard.chats.models import ChatSession
 from switchboard.core.runtime import Runtime
 from switchboard.crm.cases import WebhookCrm
-from switchboard.interactions.actions import claim_chat
-from switchboard.interactions.models import OFFERED, Interaction, InteractionStep
 from tests.conftest import TenantInfo
 from tests.test_messaging_support import (
     V1,
     V2,
     Customer,
-    Seat,
-    agent_login,
+    connect_agent,
     error_of,
     update_entry,
-    user_id,
 )
 
 ORIGIN = "http://127.0.0.1:8080"
@@ -156,46 +151,6 @@ def widget_chat_body(**parameters: Any) -> dict[str, Any]:
             **parameters,
         },
     }
-
-
-async def connect_agent(
-    http: httpx.AsyncClient,
-    rt: Runtime,
-    tenant: TenantInfo,
-    chat_id: str,
-    login: str = "agent1",
-    *,
-    token: str | None = None,
-) -> Seat:
-    """The agent logs in (ready) and accepts the chat: offered by our claim, or by a
-    routing pass that holds the chat's row meanwhile (the claim skips a locked row; the
-    routing pass's offer then wakes ``agent:<user>`` once committed)."""
-    token = token or await agent_login(http, tenant, login)
-    uid = await user_id(rt, tenant, login)
-    query = (
-        select(Interaction.id)
-        .join(InteractionStep, InteractionStep.interaction_id == Interaction.id)
-        .where(
-            Interaction.chat_id == chat_id,
-            InteractionStep.user_id == uid,
-            InteractionStep.phase == OFFERED,
-        )
-    )
-    async with rt.bus.listen([agent_topic(uid)]) as waiter:
-        await claim_chat(rt, tenant_id=tenant.tenant_id, chat_id=chat_id, user_id=uid)
-        for _ in range(50):
-            async with rt.db.read() as s:
-                interaction_id = (await s.execute(query)).scalar_one_or_none()
-            if interaction_id is not None:
-                break
-            await waiter.wait(1.0)
-        assert interaction_id is not None, "the chat was not offered to " + login
-    r = await http.post(
-        f"/agentapi/v1/interactions/{interaction_id}/accept",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    assert r.status_code == 200, r.text
-    return Seat(http, token, interaction_id, r.json()["party_id"])
 
 
 @pytest.fixture
