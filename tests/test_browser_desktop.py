@@ -599,6 +599,8 @@ async def test_background_tab_title_and_notifications(
     )
     await page.wait_for_function("document.title.startsWith('(1)')")
     await page.wait_for_function("window.__notes.some(n => n.title.includes('Nia Note'))")
+    # the offer counts down its seconds
+    assert re.fullmatch(r"\d+ s", await page.text_content("#offers .countdown") or "")
     await page.click("#offers li button.accept")
     await page.wait_for_selector("#chat-title >> text=Nia Note")
     await customer_sends(

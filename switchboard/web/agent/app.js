@@ -272,8 +272,11 @@ function addOffer(o) {
   let what = o.service || "chat";
   if (o.kind === "transfer") what += " · transfer" + (o.from_name ? " from " + o.from_name : "");
   if (o.kind === "conference") what += " · conference" + (o.from_name ? " with " + o.from_name : "");
-  const li = el("li", {}, el("div", {}, el("strong", { textContent: name }), " · " + what), el("div", { className: "actions" }, accept, reject));
+  const left = el("span", { className: "countdown muted small" });
+  left.setAttribute("aria-hidden", "true");
+  const li = el("li", {}, el("div", {}, el("strong", { textContent: name }), " · " + what), el("div", { className: "actions" }, accept, reject, left));
   li.dataset.id = o.interaction_id;
+  if (o.expires_at) li.dataset.expires = String(Date.parse(o.expires_at));
   accept.onclick = async () => {
     accept.disabled = true;
     try {
@@ -288,9 +291,20 @@ function addOffer(o) {
     removeOffer(o.interaction_id);
   };
   $("offers").append(li);
+  countdown();
   beep();
   notify("New chat: " + name, what, "offer-" + o.interaction_id);
   updateTitle();
+}
+// seconds left on each offer, while there are offers
+function countdown() {
+  const lis = [...document.querySelectorAll("#offers li[data-expires]")];
+  for (const li of lis) {
+    const secs = Math.max(0, Math.round((Number(li.dataset.expires) - Date.now()) / 1000));
+    li.querySelector(".countdown").textContent = secs + " s";
+  }
+  clearTimeout(countdown.t);
+  if (lis.length) countdown.t = setTimeout(countdown, 1000);
 }
 function removeOffer(id) {
   S.offers.delete(id);
