@@ -437,6 +437,8 @@ function addEvent(c, seq, e, fromHistory) {
     c.items.splice(at, 0, item);
     if (e.msg_id) c.byMsg.set(e.msg_id, item);
     const fromCustomer = !mine && e.party_id === (c.chatId || (c.info && c.info.chat_id));
+    // the log is redrawn: new messages are announced once, for screen readers
+    if (!fromHistory && !mine && S.active === c.id && e.msg) $("announce").textContent = partyName(c, e.party_id) + ": " + e.msg;
     if (fromCustomer && ["chat_session_message", "chat_session_file", "chat_session_location", "chat_session_navigation", "chat_session_form_data"].includes(e.event)) {
       c.typing = false;
       if (e.event === "chat_session_message" && !c.ended) {
