@@ -551,3 +551,62 @@ async def test_signaling_rows_are_not_history(
             .all()
         )
     assert len(kinds) == 2
+
+
+# ---- one operation, one transaction ------------------------------------------------------
+
+
+async def test_call_changes_are_atomic_with_their_signaling(
+    app: Any, rt: Runtime, tenant: TenantInfo
+) -> None:
+    """A failed COMMIT leaves neither the relayed event nor the call nor the agent's
+    ring, and wakes nobody; the same request then succeeds."""
+    from switchboard.agents.models import AgentEvent
+    from switchboard.chats.log import chat_topic
+    from tests.test_engine_transactions import Injected, failing_commits
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as raw:
+        c, seat, channel = await started(raw, rt, tenant)
+        uid = await user_id(rt, tenant)
+
+        async def rows() -> tuple[int, int, int]:
+            async with rt.db.read() as s:
+                calls = len(
+                    (await s.execute(select(Call.id).where(Call.chat_id == c.chat_id))).all()
+                )
+                events = len(
+                    (
+                        await s.execute(select(ChatEvent.seq).where(ChatEvent.chat_id == c.chat_id))
+                    ).all()
+                )
+                queued = len(
+                    (await s.execute(select(AgentEvent.seq).where(AgentEvent.user_id == uid))).all()
+                )
+            return calls, events, queued
+
+        async def refused(op: Any) -> None:
+            before = await rows()
+            async with rt.bus.listen([chat_topic(c.chat_id), f"agent:{uid}"]) as waiter:
+                with failing_commits(rt):
+                    try:
+                        r = await op()
+                        assert r.status_code == 500, r.text
+                    except Injected:
+                        pass
+                await rt.db.settle()
+                assert not waiter.drain_pairs()
+            assert await rows() == before
+
+        request = signal({"type": "REQUEST_CALL"}, seat.party_id)
+        await refused(lambda: c.send(request))
+        assert (await c.send(request)).status_code == 200
+        await channel.until("call_ringing")
+        offer = {"data": {"type": "OFFER_CALL", "sdp": SDP}}
+        await refused(lambda: seat.post("signaling", offer))
+        assert (await seat.post("signaling", offer)).status_code == 200
+        [call] = await calls_of(rt, c.chat_id)
+        assert call.state == "connecting"
+        await refused(lambda: seat.post("signaling", {"data": {"type": "END_CALL"}}))
+        [call] = await calls_of(rt, c.chat_id)
+        assert call.state == "connecting" and call.step_id is None
