@@ -271,6 +271,8 @@ async def test_team_messages_reach_agents(
     assert r.json()["items"] == []
     r = await client.get(API + "/team-messages", params={"since": "yesterday"}, headers=auth(token))
     assert r.status_code == 400
+    r = await client.get(API + "/team-messages", params={"since": "2020-01-01"}, headers=auth(token))
+    assert r.status_code == 200 and len(r.json()["items"]) == 1
     assert (await client.get(API + "/team-messages")).status_code == 401
 
 

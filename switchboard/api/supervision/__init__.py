@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -146,9 +146,10 @@ def _parse_since(since: str | None) -> datetime | None:
     if not since:
         return None
     try:
-        return datetime.fromisoformat(since)
+        at = datetime.fromisoformat(since)
     except ValueError:
         raise Invalid("since: the cursor of an earlier answer") from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 @router.get(
@@ -190,7 +191,7 @@ async def team_messages(
                 found = await read()
     cursor = found[-1].created_at.isoformat() if found else (since or "")
     if not cursor:
-        cursor = datetime.fromtimestamp(0).astimezone().isoformat()
+        cursor = datetime.fromtimestamp(0, UTC).isoformat()
     return TeamMessages(
         items=[
             TeamMessageRead(
