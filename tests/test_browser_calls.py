@@ -23,6 +23,7 @@ from switchboard.chats.models import ChatSession
 from switchboard.core.runtime import Runtime
 from switchboard.recordings.models import Recording
 from tests.conftest import PASSWORD, LiveServer, TenantInfo, get_token
+from tests.test_messaging_support import update_entry
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -33,13 +34,13 @@ ARGS = [
     "--use-fake-ui-for-media-stream",
 ]
 
-# packets of audio a page has received (its RTCPeerConnection's inbound-rtp statistics)
-RECEIVED = """async (name) => {
+# packets of a kind a page has received (its RTCPeerConnection's inbound-rtp statistics)
+RECEIVED = """async ([name, kind]) => {
   const pc = window[name] && window[name].pc;
   if (!pc) return 0;
   let n = 0;
   (await pc.getStats()).forEach((s) => {
-    if (s.type === "inbound-rtp" && s.kind === "audio") n += s.packetsReceived || 0;
+    if (s.type === "inbound-rtp" && s.kind === kind) n += s.packetsReceived || 0;
   });
   return n;
 }"""
@@ -55,11 +56,12 @@ async def until(predicate: Callable[[], Any], what: str, tries: int = 300) -> An
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def received(page: Any, name: str, packets: int) -> int:
-    """Waits until the page's call has received more than ``packets`` audio packets."""
+async def received(page: Any, name: str, packets: int, kind: str = "audio") -> int:
+    """Waits until the page's call has received more than ``packets`` packets of
+    ``kind``."""
 
     async def count() -> int:
-        n: int = await page.evaluate(RECEIVED, name)
+        n: int = await page.evaluate(RECEIVED, [name, kind])
         return n if n > packets else 0
 
     got: int = await until(count, f"{packets} packets on {name}")
@@ -67,16 +69,24 @@ async def received(page: Any, name: str, packets: int) -> int:
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium")
-@pytest.mark.parametrize("media_path", ["server", "relay"])
+@pytest.mark.parametrize(
+    ("media_path", "video"),
+    [("server", False), ("relay", False), ("relay", True), ("server", True)],
+)
 async def test_call_between_customer_and_agent_pages(
     live_server_factory: Callable[..., LiveServer],
     rt: Runtime,
     tenant: TenantInfo,
     media_path: str,
+    video: bool,
 ) -> None:
     """Through the server (recorded), or browser to browser (the server relays the
-    signaling only)."""
+    signaling only); a video call when the entry enables ``videoCallEnabled``."""
     from playwright.async_api import async_playwright
+
+    if video:
+        await update_entry(rt, tenant, widget_configuration={"videoCallEnabled": True})
+    talking = "In a video call" if video else "In a call"
 
     server = live_server_factory(
         calls_media_path=media_path, recordings_format="wav", ice_servers="[]"
@@ -111,16 +121,19 @@ async def test_call_between_customer_and_agent_pages(
             await customer.wait_for_selector("#log li.info:has-text('joined')", timeout=15000)
 
             # the customer calls; the agent's desktop rings and answers
-            await customer.click("#call-btn")
+            await customer.click("#video-btn" if video else "#call-btn")
             await agent.wait_for_selector("#call-bar[data-state=ringing]", timeout=15000)
-            assert "Incoming call" in (await agent.text_content("#call-status") or "")
+            ringing = "Incoming video call" if video else "Incoming call"
+            assert await agent.text_content("#call-status") == ringing
             await agent.click("#call-answer")
             await agent.wait_for_selector("#call-bar[data-state=connected]", timeout=20000)
-            await customer.wait_for_selector("#call-status:has-text('In a call')", timeout=20000)
+            await customer.wait_for_selector(f"#call-status:has-text('{talking}')", timeout=20000)
 
             # media both ways: each browser counts packets it received
             for page, name in ((agent, "sbAgentCall"), (customer, "sbCall")):
                 await received(page, name, 100)
+                if video:
+                    await received(page, name, 50, "video")
             # the desktop shows the call's duration, mutes and holds
             await agent.wait_for_selector("#call-time:has-text(':')")
             await agent.click("#call-mute")
@@ -129,7 +142,7 @@ async def test_call_between_customer_and_agent_pages(
             await agent.click("#call-hold")
             assert await agent.text_content("#call-status") == "On hold"
             await agent.click("#call-hold")
-            assert await agent.text_content("#call-status") == "In a call"
+            assert await agent.text_content("#call-status") == talking
             # some seconds of both voices (the fake microphones beep every second)
             for page, name in ((agent, "sbAgentCall"), (customer, "sbCall")):
                 await received(page, name, 250)
