@@ -79,13 +79,43 @@ async def loud_frames(track: Any, n: int) -> int:
     return read
 
 
+def trickled(sdp: str) -> tuple[str, list[dict[str, Any]]]:
+    """The description without its candidates, and them as ``ICE_CANDIDATE`` messages
+    (what a client that trickles ICE, like the SDKs, sends)."""
+    lines, found = [], []
+    index, mid = -1, None
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            index, mid = index + 1, None
+        elif line.startswith("a=mid:"):
+            mid = line[6:]
+        if line.startswith("a=candidate:"):
+            found.append(
+                {
+                    "type": "ICE_CANDIDATE",
+                    "candidate": line[2:],
+                    "sdpMid": mid,
+                    "sdpMLineIndex": index,
+                }
+            )
+            continue
+        if line.startswith("a=end-of-candidates"):
+            continue
+        lines.append(line)
+    return "\r\n".join(lines) + "\r\n", found
+
+
+@pytest.mark.parametrize("trickle", [False, True])
 async def test_server_relays_and_records_each_party(
     client: httpx.AsyncClient,
     rt: Runtime,
     tenant: TenantInfo,
     admin_headers: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
+    trickle: bool,
 ) -> None:
+    """Whole descriptions, or descriptions without candidates followed by the
+    candidates one by one (trickle ICE, both sides)."""
     monkeypatch.setattr(rt.settings, "calls_media_path", "server")
     monkeypatch.setattr(rt.settings, "recordings_format", "wav")
     server_task = asyncio.create_task(media.run_server(rt))
@@ -104,10 +134,15 @@ async def test_server_relays_and_records_each_party(
         agent_pc.on("track", agent_tracks.put_nowait)
         agent_pc.addTrack(Tone(440.0))
         await agent_pc.setLocalDescription(await agent_pc.createOffer())
-        r = await seat.post(
-            "signaling", {"data": {"type": "OFFER_CALL", "sdp": agent_pc.localDescription.sdp}}
-        )
+        sdp, candidates = agent_pc.localDescription.sdp, []
+        if trickle:
+            sdp, candidates = trickled(sdp)
+            assert candidates
+        r = await seat.post("signaling", {"data": {"type": "OFFER_CALL", "sdp": sdp}})
         assert r.status_code == 200, r.text
+        for cand in candidates:
+            r = await seat.post("signaling", {"data": cand})
+            assert r.status_code == 200, r.text
         answer = await channel.until("call_signal")
         assert answer["call_id"] == ring["call_id"] and answer["data"]["type"] == "ANSWER_CALL"
         await agent_pc.setRemoteDescription(
@@ -132,10 +167,14 @@ async def test_server_relays_and_records_each_party(
         )
         customer_pc.addTrack(Tone(660.0))
         await customer_pc.setLocalDescription(await customer_pc.createAnswer())
-        r = await c.send(
-            signal({"type": "ANSWER_CALL", "sdp": customer_pc.localDescription.sdp}, seat.party_id)
-        )
+        sdp, candidates = customer_pc.localDescription.sdp, []
+        if trickle:
+            sdp, candidates = trickled(sdp)
+        r = await c.send(signal({"type": "ANSWER_CALL", "sdp": sdp}, seat.party_id))
         assert r.status_code == 200, r.text
+        for cand in candidates:
+            r = await c.send(signal(cand, seat.party_id))
+            assert r.status_code == 200, r.text
         await channel.until("call_connected")
 
         # media both ways, through the server

@@ -200,6 +200,7 @@ class MediaServer:
         self.main = main_loop
         self.loop = asyncio.new_event_loop()
         self.sessions: dict[str, Session] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
         self.spool_dir = Path(rt.settings.data_dir) / "recordings" / "spool"
         self.thread = threading.Thread(target=self._run, name="calls-media", daemon=True)
 
@@ -232,10 +233,16 @@ class MediaServer:
             await self._end(call_id, store=False)
 
     async def _handle(self, call_id: str, info: dict[str, Any], data: dict[str, Any]) -> None:
-        try:
-            await self._handle_one(call_id, info, data)
-        except Exception:
-            log.exception("calls media: %s failed on %s", call_id, data.get("type"))
+        # one call's messages in the order they came (a lock is FIFO): a candidate
+        # trickled right after an offer waits for the offer's connection
+        lock = self.locks.setdefault(call_id, asyncio.Lock())
+        async with lock:
+            try:
+                await self._handle_one(call_id, info, data)
+            except Exception:
+                log.exception("calls media: %s failed on %s", call_id, data.get("type"))
+            if call_id not in self.sessions and data.get("type") != "OFFER_CALL":
+                self.locks.pop(call_id, None)
 
     async def _handle_one(self, call_id: str, info: dict[str, Any], data: dict[str, Any]) -> None:
         kind = data.get("type")
