@@ -12,7 +12,10 @@ sees them all, whoever published). The database stays the truth:
   never a lost or repeated event;
 * the bus can lose messages only across a reconnect, and then the tap forgets every
   snapshot; a snapshot is also re-read once it is ``max_age`` seconds old, which bounds
-  the delay of an event whose wake-up was lost (a crash between commit and publish).
+  the delay of an event whose wake-up was lost (a crash between commit and publish);
+* news that arrives while a snapshot is being read (an event committed after the read's
+  transaction began) is kept for that read (``reading`` / ``put(..., flight)``), so that a
+  snapshot read a moment too early never hides it.
 """
 
 from __future__ import annotations
@@ -50,11 +53,24 @@ class Snap:
         return self.server_seq > self.client_cursor
 
 
+class Flight:
+    """The news of a chat seen by the tap while its snapshot was being read."""
+
+    __slots__ = ("last_seq", "readers", "server_seq", "unknown")
+
+    def __init__(self) -> None:
+        self.readers = 0
+        self.last_seq = 0
+        self.server_seq = 0
+        self.unknown = False
+
+
 class ChatCache:
     """Bounded, least recently used first out; one per process."""
 
     def __init__(self, *, max_entries: int = 200_000, max_age: float = 30.0) -> None:
         self._snaps: OrderedDict[str, Snap] = OrderedDict()
+        self._flights: dict[str, Flight] = {}
         self._max = max_entries
         self.max_age = max_age
         self.hits = 0
@@ -69,7 +85,35 @@ class ChatCache:
         self.hits += 1
         return snap
 
-    def put(self, chat_id: str, snap: Snap) -> None:
+    def reading(self, chat_id: str) -> Flight:
+        """A read of the chat's snapshot begins: the tap keeps what it sees meanwhile."""
+        flight = self._flights.get(chat_id)
+        if flight is None:
+            flight = self._flights[chat_id] = Flight()
+        flight.readers += 1
+        return flight
+
+    def landed(self, chat_id: str, flight: Flight) -> None:
+        flight.readers -= 1
+        if flight.readers <= 0 and self._flights.get(chat_id) is flight:
+            del self._flights[chat_id]
+
+    def put(self, chat_id: str, snap: Snap, flight: Flight | None = None) -> None:
+        """Keep a snapshot read from the database, with whatever newer this process
+        already knows (the snapshot it replaces, the news seen during its read)."""
+        if flight is not None:
+            if flight.unknown:
+                self._snaps.pop(chat_id, None)  # news the tap cannot apply: read again
+                return
+            snap.last_seq = max(snap.last_seq, flight.last_seq)
+            snap.server_seq = max(snap.server_seq, flight.server_seq)
+        old = self._snaps.get(chat_id)
+        if old is not None:
+            snap.last_seq = max(snap.last_seq, old.last_seq)
+            snap.server_seq = max(snap.server_seq, old.server_seq)
+            snap.client_cursor = max(snap.client_cursor, old.client_cursor)
+            if not old.active:
+                snap.state = old.state  # ending is final
         self._snaps[chat_id] = snap
         self._snaps.move_to_end(chat_id)
         while len(self._snaps) > self._max:
@@ -86,10 +130,20 @@ class ChatCache:
     # ---- the bus tap ----------------------------------------------------------------
 
     def seen(self, topic: str, payload: str) -> None:
-        snap = self._snaps.get(topic[5:])  # "chat:<id>"
+        chat_id = topic[5:]  # "chat:<id>"
+        kind, _, raw = payload.partition(":")
+        flight = self._flights.get(chat_id)
+        if flight is not None:
+            if raw.isdigit() and kind in ("server", "client"):
+                seq = int(raw)
+                flight.last_seq = max(flight.last_seq, seq)
+                if kind == "server":
+                    flight.server_seq = max(flight.server_seq, seq)
+            elif kind not in ("preempt", "disconnect"):
+                flight.unknown = True
+        snap = self._snaps.get(chat_id)
         if snap is None:
             return
-        kind, _, raw = payload.partition(":")
         if not raw.isdigit():
             if kind not in ("preempt", "disconnect"):
                 self._snaps.pop(topic[5:], None)  # unknown news: read next time
@@ -106,6 +160,8 @@ class ChatCache:
 
     def reset(self) -> None:
         self._snaps.clear()
+        for flight in self._flights.values():
+            flight.unknown = True
 
 
 def cache_of(rt: Runtime) -> ChatCache:

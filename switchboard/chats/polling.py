@@ -128,18 +128,56 @@ def _claim_fn(raw: Raw, chat_id: str, old: int, new: int) -> Batched:
     return Batched(changed == 1)
 
 
+@dataclass
+class _Looked:
+    snap: Snap | None
+    fresh: list[_Event]
+    position: int
+    claimed: bool
+
+
+def _look_fn(
+    raw: Raw, tenant_id: str, chat_id: str, position: int, explicit: bool, limit: int
+) -> Batched:
+    """A woken poll's look, in one group-committed item: the chat's state and its server
+    events after ``position`` (after the client's cursor, unless the client named its
+    own), and the claim of those events (``client_cursor`` moved only if no other reader
+    moved it since it was read in this transaction)."""
+    snap, events = _load(raw, tenant_id, chat_id, max(position, 0), limit)
+    if snap is None:
+        return Batched(_Looked(None, [], position, False))
+    if not explicit:
+        position = max(position, snap.client_cursor)
+    fresh = [e for e in events if e.seq > position]
+    if not fresh:
+        return Batched(_Looked(snap, [], position, False))
+    new = max(fresh[-1].seq, snap.client_cursor)
+    claimed = raw.rowcount(
+        "UPDATE chat_sessions SET client_cursor = ? WHERE id = ? AND client_cursor = ?",
+        (new, chat_id, snap.client_cursor),
+    ) == 1
+    if claimed:
+        snap.client_cursor = new
+        snap.server_seq = max(snap.server_seq, new)
+    return Batched(_Looked(snap, fresh, position, claimed))
+
+
 async def read(
     rt: Runtime, *, tenant_id: str, chat_id: str, after: int | None = None
 ) -> tuple[Snap | None, list[_Event]]:
     """The chat's delivery state and its server events after ``after`` (default: after
     ``client_cursor``), read from the database; the snapshot is kept."""
     limit = rt.settings.chat_max_events_per_answer
-    snap, events = await rt.db.raw_read(_load, tenant_id, chat_id, after, limit)
     cache = cache_of(rt)
+    flight = cache.reading(chat_id)
+    try:
+        snap, events = await rt.db.raw_read(_load, tenant_id, chat_id, after, limit)
+    finally:
+        cache.landed(chat_id, flight)
     if snap is None:
         cache.drop(chat_id)
     else:
-        cache.put(chat_id, snap)
+        cache.put(chat_id, snap, flight)
     return snap, events
 
 
@@ -242,13 +280,8 @@ async def _hold(
     look = events is not None or snap.pending or not snap.active
 
     while True:
-        if look:
-            if events is None:
-                snap, events = await read(
-                    rt, tenant_id=tenant_id, chat_id=chat_id, after=max(position, 0)
-                )
-                if snap is None:
-                    raise not_found()
+        if look and events is not None:
+            # the first look, at what was read above
             position = max(position, snap.client_cursor) if cursor is None else position
             fresh = [e for e in events if e.seq > position] if cursor is None else events
             events = None
@@ -259,6 +292,38 @@ async def _hold(
                 if await _claim(rt, chat_id, snap.client_cursor, fresh[-1].seq):
                     return _answer(chat_id, fresh, fresh[-1].seq)
                 continue  # another reader claimed meanwhile: look again
+            if not snap.active:
+                raise not_found()  # ended, and everything was handed out
+        elif look:
+            # woken: read and claim in one item of the next group commit
+            if await presence.owner(chat_id) != lease:
+                return Answer([], position)  # preempted: claim nothing
+            cache = cache_of(rt)
+            flight = cache.reading(chat_id)
+            try:
+                looked: _Looked = await rt.db.batch(
+                    _look_fn,
+                    tenant_id,
+                    chat_id,
+                    position,
+                    cursor is not None,
+                    rt.settings.chat_max_events_per_answer,
+                    key=chat_id,
+                )
+            finally:
+                cache.landed(chat_id, flight)
+            cursor = None
+            if looked.snap is None:
+                cache.drop(chat_id)
+                raise not_found()
+            snap = looked.snap
+            position = looked.position
+            if looked.fresh and not looked.claimed:
+                cache.drop(chat_id)
+                continue  # another reader claimed meanwhile: look again
+            cache.put(chat_id, snap, flight)
+            if looked.fresh:
+                return _answer(chat_id, looked.fresh, looked.fresh[-1].seq)
             if not snap.active:
                 raise not_found()  # ended, and everything was handed out
         remaining = deadline - loop.time()
