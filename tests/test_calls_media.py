@@ -10,8 +10,10 @@ import asyncio
 import contextlib
 import fractions
 import io
+import os
 import time
 import wave
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -24,7 +26,7 @@ from switchboard.calls import media
 from switchboard.calls.models import Call
 from switchboard.core.runtime import Runtime
 from switchboard.recordings.models import Recording
-from tests.conftest import TenantInfo
+from tests.conftest import BACKEND, LiveServer, TenantInfo
 from tests.test_calls_signaling import AGENT_API, signal, started
 
 aiortc = pytest.importorskip("aiortc")
@@ -252,3 +254,66 @@ async def test_server_relays_and_records_each_party(
         server_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await server_task
+
+
+@pytest.mark.skipif(
+    BACKEND != "postgres" or not os.environ.get("SWITCHBOARD_TEST_REDIS_URL"),
+    reason="several processes need PostgreSQL and Redis",
+)
+async def test_server_path_across_processes(
+    live_server_factory: Callable[..., LiveServer], rt: Runtime, tenant: TenantInfo
+) -> None:
+    """Two worker processes: the session lives where the agent's offer arrived; the
+    customer's answer, taken by either process (a new connection per request), reaches
+    it through the bus."""
+    server = live_server_factory(
+        workers=2, calls_media_path="server", recordings_format="wav", ice_servers="[]"
+    )
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30, limits=fresh) as http:
+        for attempt in range(3):  # three calls: the answers land on both processes
+            c, seat, channel = await started(http, rt, tenant, f"agent{attempt + 1}")
+            await c.send(signal({"type": "REQUEST_CALL"}, seat.party_id))
+            await channel.until("call_ringing")
+            agent_pc, customer_pc = aiortc.RTCPeerConnection(), aiortc.RTCPeerConnection()
+            try:
+                heard: asyncio.Queue[Any] = asyncio.Queue()
+                agent_pc.on("track", heard.put_nowait)
+                customer_pc.on("track", heard.put_nowait)
+                agent_pc.addTrack(Tone(440.0))
+                await agent_pc.setLocalDescription(await agent_pc.createOffer())
+                r = await seat.post(
+                    "signaling",
+                    {"data": {"type": "OFFER_CALL", "sdp": agent_pc.localDescription.sdp}},
+                )
+                assert r.status_code == 200, r.text
+                answer = await channel.until("call_signal")
+                await agent_pc.setRemoteDescription(
+                    aiortc.RTCSessionDescription(sdp=answer["data"]["sdp"], type="answer")
+                )
+                offer = None
+                for _ in range(30):
+                    for e in await c.poll():
+                        if e["event"] == "chat_session_signaling":
+                            offer = e
+                    if offer:
+                        break
+                assert offer is not None
+                await customer_pc.setRemoteDescription(
+                    aiortc.RTCSessionDescription(sdp=offer["data"]["sdp"], type="offer")
+                )
+                customer_pc.addTrack(Tone(660.0))
+                await customer_pc.setLocalDescription(await customer_pc.createAnswer())
+                r = await c.send(
+                    signal({"type": "ANSWER_CALL", "sdp": customer_pc.localDescription.sdp})
+                )
+                assert r.status_code == 200, r.text
+                tracks = [await asyncio.wait_for(heard.get(), 20) for _ in range(2)]
+                await asyncio.gather(*(loud_frames(t, 25) for t in tracks))
+                r = await c.send(signal({"type": "END_CALL"}))
+                assert r.status_code == 200, r.text
+                ended = await channel.until("call_ended")
+                assert ended["outcome"] == "completed"
+            finally:
+                await agent_pc.close()
+                await customer_pc.close()
