@@ -107,7 +107,9 @@ def trickled(sdp: str) -> tuple[str, list[dict[str, Any]]]:
     return "\r\n".join(lines) + "\r\n", found
 
 
-@pytest.mark.parametrize("trickle", [False, True])
+@pytest.mark.parametrize(
+    ("trickle", "ending"), [(False, "hang_up"), (True, "hang_up"), (False, "chat")]
+)
 async def test_server_relays_and_records_each_party(
     client: httpx.AsyncClient,
     rt: Runtime,
@@ -115,9 +117,11 @@ async def test_server_relays_and_records_each_party(
     admin_headers: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
     trickle: bool,
+    ending: str,
 ) -> None:
     """Whole descriptions, or descriptions without candidates followed by the
-    candidates one by one (trickle ICE, both sides)."""
+    candidates one by one (trickle ICE, both sides); the agent hangs up, or ends the
+    chat mid-call (the call ends with it, and is recorded all the same)."""
     monkeypatch.setattr(rt.settings, "calls_media_path", "server")
     monkeypatch.setattr(rt.settings, "recordings_format", "wav")
     server_task = asyncio.create_task(media.run_server(rt))
@@ -184,10 +188,14 @@ async def test_server_relays_and_records_each_party(
         heard_by_customer = await asyncio.wait_for(customer_tracks.get(), 20)
         await asyncio.gather(loud_frames(heard_by_agent, 50), loud_frames(heard_by_customer, 50))
 
-        # the agent hangs up: the server stores the recordings
-        r = await seat.post("signaling", {"data": {"type": "END_CALL"}})
-        assert r.status_code == 200, r.text
-        await channel.until("call_ended")
+        # the agent hangs up (or ends the chat): the server stores the recordings
+        if ending == "chat":
+            await seat.end()
+            await channel.until("", chat_signal="END_CALL")
+        else:
+            r = await seat.post("signaling", {"data": {"type": "END_CALL"}})
+            assert r.status_code == 200, r.text
+            await channel.until("call_ended")
         async with rt.db.read() as s:
             call = (await s.execute(select(Call).where(Call.chat_id == c.chat_id))).scalar_one()
         assert call.step_id
