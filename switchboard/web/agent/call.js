@@ -233,12 +233,34 @@ const sbAgentCall = (() => {
         break;
     }
   }
+  async function resumeCalls() {
+    // after a reload: a call still ringing rings again; one this page was in is over
+    // (its connection went with the page)
+    const { interactions } = await api("GET", "/interactions");
+    for (const it of interactions) {
+      if (it.mine.phase !== "connected") continue;
+      const { calls } = await api("GET", `/interactions/${it.id}/calls`);
+      for (const c of calls) {
+        if (c.state === "ended") continue;
+        const frame = { call_id: c.id, interaction_id: it.id, chat_id: c.chat_id, video: c.video,
+          media_path: c.media_path, party_id: c.party_id || it.mine.party_id, state: c.state };
+        if (c.state === "ringing" || c.state === "waiting") handle({ type: "call_ringing", ...frame });
+        else {
+          K.call = frame;
+          hangUp("The call ended when the desktop reloaded");
+        }
+      }
+    }
+  }
   async function follow() {
     if (K.running) return;
     K.running = true;
     while (K.token) {
       try {
-        if (!K.cursor) K.cursor = (await api("GET", "/me")).cursor;
+        if (!K.cursor) {
+          K.cursor = (await api("GET", "/me")).cursor;
+          await resumeCalls().catch(() => {});
+        }
         const q = new URLSearchParams({ cursor: K.cursor, timeout: "25" });
         const body = await api("GET", `/events?${q}`);
         K.cursor = body.cursor;

@@ -71,7 +71,15 @@ const sbCall = (() => {
     ui(true); status(video ? "Requesting a video call…" : "Calling…");
     $c("call-time").textContent = "";
     try { await signal({ type: "REQUEST_CALL", offerVideo: video ? "true" : "false" }); }
-    catch (error) { teardown(`The call failed: ${error.message}`); }
+    catch (error) { teardown(`The call failed: ${error.message}`); return; }
+    // nobody answers within a minute: give up (the server ends the call with it)
+    clearTimeout(C.noAnswer);
+    C.noAnswer = setTimeout(() => {
+      if (C.busy && !C.pc) {
+        signal({ type: "END_CALL" }).catch(() => {});
+        teardown("Nobody answered the call.");
+      }
+    }, 60000);
   }
   async function offered(data) {
     const video = String(data.offerVideo) === "true";
