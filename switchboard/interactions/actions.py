@@ -674,19 +674,33 @@ async def _miss(
         return True
 
 
+# a condition a caller re-checks under the agent's lock (e.g. "the desktop is still
+# gone"), given the transaction and its time: False leaves the agent as it is
+StillWanted = Callable[[AsyncSession, datetime], Awaitable[bool]]
+
+
 async def logout(
-    rt: Runtime, *, tenant_id: str, user_id: str, token: str | None = None
-) -> agents.AgentStatus:
+    rt: Runtime,
+    *,
+    tenant_id: str,
+    user_id: str,
+    token: str | None = None,
+    only_if: StillWanted | None = None,
+) -> agents.AgentStatus | None:
     """Log the agent out: pending offers are withdrawn and their chats re-queued, and
     the session ``token`` (if given) is revoked, in the same transaction. 409 while
-    interactions are connected or in after-call work."""
+    interactions are connected or in after-call work. With ``only_if``, that condition
+    is checked in the same transaction, under the agent's lock: None when it no longer
+    holds (nothing changed)."""
 
-    async def op() -> agents.AgentStatus:
+    async def op() -> agents.AgentStatus | None:
         now = utcnow()
         async with rt.db.write() as s:
             agent = await agents.lock_agent(s, tenant_id, user_id)
             if agent is None or agent.login_at is None:
                 raise Conflict("Agent is not logged in")
+            if only_if is not None and not await only_if(s, now):
+                return None
             offers = (
                 await s.execute(
                     select(InteractionStep, Interaction)

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.agents import actions as agents
 from switchboard.agents.models import NOT_READY, AgentSession
@@ -198,20 +199,26 @@ async def _make_not_ready(rt: Runtime, w: _Watched, now: datetime) -> bool:
 
 
 async def _log_out(rt: Runtime, w: _Watched, now: datetime) -> bool:
+    """One transaction: the logout re-checks, under the agent's lock, that the desktop
+    is still gone (an agent who reconnected a moment ago stays logged in)."""
     from switchboard.interactions import actions as interactions
 
-    async with rt.db.read() as s:
-        row = await s.get(AgentPresence, w.user_id)
-        if row is None or (row.sockets > 0 and row.seen_at + _lease(rt) > now):
-            return False  # it came back
+    async def still_gone(s: AsyncSession, at: datetime) -> bool:
+        row = await s.get(AgentPresence, w.user_id, populate_existing=True)
+        return row is not None and not (row.sockets > 0 and row.seen_at + _lease(rt) > now)
+
     try:
-        await interactions.logout(rt, tenant_id=w.tenant_id, user_id=w.user_id)
+        status = await interactions.logout(
+            rt, tenant_id=w.tenant_id, user_id=w.user_id, only_if=still_gone
+        )
     except Conflict:
         # still handling interactions (or already logged out): look again later
         _backoff(rt)[w.user_id] = now + timedelta(
             seconds=max(60.0, rt.settings.agent_disconnect_logout_seconds)
         )
         return False
+    if status is None:
+        return False  # it came back
     _backoff(rt).pop(w.user_id, None)
     return True
 
