@@ -17,6 +17,7 @@ from tests.test_agent_support import (
     API,
     agent_login,
     auth,
+    chat_state,
     configure,
     connected_chat,
     cursor_of,
@@ -504,3 +505,40 @@ async def test_agent_sends_and_downloads_files(
     assert r.status_code == 404
     r = await client.post(f"{API}/interactions/{iid}/files", json={"file_id": "nope"}, headers=h)
     assert r.status_code == 404
+
+
+async def test_service_that_requires_a_disposition(
+    client: httpx.AsyncClient, rt: Runtime, tenant: TenantInfo, admin_headers: dict[str, str]
+) -> None:
+    """A service with dispositionRequired: after-call work ends only with a disposition
+    (400 naming the field, nothing changed); ending with complete=true likewise."""
+    r = await client.patch(
+        "/adminapi/v1/services/Chat Service",
+        json={"dispositionRequired": True},
+        headers=admin_headers,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["dispositionRequired"] is True
+    token, iid, chat_id, _party, _cursor = await connected_chat(rt, client, tenant)
+    h = auth(token)
+    # ending straight back to work without a disposition: refused, the chat goes on
+    r = await client.post(f"{API}/interactions/{iid}/end", json={"complete": True}, headers=h)
+    assert r.status_code == 400, r.text
+    assert "disposition is required" in r.json()["message"]
+    assert await chat_state(rt, chat_id) == "connected"
+    # ending into after-call work is fine; completing it needs the disposition
+    r = await client.post(f"{API}/interactions/{iid}/end", headers=h)
+    assert r.status_code == 200, r.text
+    r = await client.post(f"{API}/interactions/{iid}/complete", json={"notes": "n"}, headers=h)
+    assert r.status_code == 400 and "disposition is required" in r.json()["message"]
+    r = await client.post(
+        f"{API}/interactions/{iid}/complete", json={"disposition": "Resolved"}, headers=h
+    )
+    assert r.status_code == 200, r.text
+    # a service without the flag completes as before
+    r = await client.patch(
+        "/adminapi/v1/services/Chat Service",
+        json={"dispositionRequired": False},
+        headers=admin_headers,
+    )
+    assert r.json()["dispositionRequired"] is False

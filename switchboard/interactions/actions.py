@@ -771,6 +771,23 @@ async def _disposition_in(
         inter.notes = notes
 
 
+async def _require_disposition(s: AsyncSession, step: InteractionStep, inter: Interaction) -> None:
+    """400 when the interaction's service ends after-call work only with a disposition
+    and the agent's part has none (an expired wrap-up still ends without one)."""
+    if step.disposition or inter.service_id is None:
+        return
+    required = (
+        await s.execute(
+            select(Service.disposition_required).where(Service.id == inter.service_id)
+        )
+    ).scalar()
+    if required:
+        raise Invalid(
+            "A disposition is required to complete after-call work on this service",
+            field="disposition",
+        )
+
+
 async def _finish_interaction_in(s: AsyncSession, inter: Interaction, now: datetime) -> None:
     """The interaction is complete once no agent still holds a part in it."""
     if inter.state != WRAP_UP:
@@ -852,6 +869,7 @@ async def complete_wrap_up(
         agent = await _locked_agent(s, tenant_id, user_id)
         step, inter = await _my_step(s, tenant_id, user_id, interaction_id, (WRAP_UP,))
         await _disposition_in(s, step, inter, disposition=disposition, notes=notes)
+        await _require_disposition(s, step, inter)
         await _complete_in(s, agent, step, inter, now=now)
 
 
@@ -908,6 +926,8 @@ async def end(
             step, inter = await _my_step(s, tenant_id, user_id, interaction_id, (CONNECTED,))
             if disposition is not None:
                 await _check_disposition(s, inter, disposition)
+            if complete and disposition is None and not step.disposition:
+                await _require_disposition(s, step, inter)  # before anything changes
             if lk.chat.state in ACTIVE_STATES:
                 await chats.end_in(s, lk.chat, reason="agent", by_party_id=step.party_id, now=now)
             await finish_in(s, lk, reason="agent", now=now)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from switchboard.core.db import Base, UTCDateTime, new_id, utcnow
@@ -36,6 +37,11 @@ class Service(Base):
     service_level_target_percent: Mapped[int] = mapped_column(Integer, default=80)
     short_abandon_seconds: Mapped[int] = mapped_column(Integer, default=5)
     acw_timeout_seconds: Mapped[int] = mapped_column(Integer, default=60)
+    # after-call work on the service ends only with a disposition (a timeout still
+    # ends it, without one)
+    disposition_required: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false()
+    )
     # optional skill relaxation: [{"after_seconds": 60, "reduce_by": 20}, ...]
     relaxation: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -47,6 +47,10 @@ class ServiceFields(Camel):
     service_level_target_percent: int | None = Field(default=None, ge=1, le=100)
     short_abandon_seconds: int | None = Field(default=None, ge=0, le=3600)
     acw_timeout_seconds: int | None = Field(default=None, ge=0, le=86400)
+    disposition_required: bool | None = Field(
+        default=None,
+        description="after-call work ends only with a disposition (a timeout still ends it)",
+    )
     relaxation: list[Relaxation] | None = None
     enabled: bool | None = None
 
@@ -73,6 +77,7 @@ class ServiceRead(Out):
     service_level_target_percent: int
     short_abandon_seconds: int
     acw_timeout_seconds: int
+    disposition_required: bool
     relaxation: list[dict[str, int]]
     enabled: bool
     waiting_chats: int

@@ -103,6 +103,7 @@ async def service_read(*, session: AsyncSession, service: Service) -> ServiceRea
         service_level_target_percent=service.service_level_target_percent,
         short_abandon_seconds=service.short_abandon_seconds,
         acw_timeout_seconds=service.acw_timeout_seconds,
+        disposition_required=service.disposition_required,
         relaxation=[dict(r) for r in service.relaxation or []],
         enabled=service.enabled,
         waiting_chats=await waiting_chats(session=session, service_id=service.id),
