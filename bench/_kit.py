@@ -212,7 +212,11 @@ def start_server(
     if app.endswith("()"):
         cmd[3] = app[:-2]
         cmd.insert(4, "--factory")
-    proc = subprocess.Popen(cmd, env=full_env)
+    # the server's own output (warnings, the tasks cancelled at shutdown) goes to a file,
+    # not into the figures
+    log = Path(tempfile.gettempdir()) / f"bench-{name}-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     return Server(name, port, proc)
 
 
@@ -229,7 +233,9 @@ async def wait_ready(server: Server, path: str = "/health", timeout: float = 60)
         finally:
             conn.close()
         if server.process.poll() is not None:
-            raise RuntimeError(f"{server.name} exited with {server.process.returncode}")
+            log = Path(tempfile.gettempdir()) / f"bench-{server.name}-{server.port}.log"
+            tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
+            raise RuntimeError(f"{server.name} exited with {server.process.returncode}\n{tail}")
         await asyncio.sleep(0.2)
     raise RuntimeError(f"{server.name} did not start")
 

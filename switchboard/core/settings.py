@@ -92,7 +92,8 @@ class Settings(BaseSettings):
 
     # resolved access tokens are kept this long by each process (revocations and user
     # changes clear them at once, through the bus)
-    auth_cache_seconds: float = 10.0
+    # (a safety net for a lost bus message: at most this long)
+    auth_cache_seconds: float = 60.0
 
     # the chat engine (a tenant setting ``chat_poll_abandon_seconds`` overrides the first)
     # a customer that has not polled for this long is gone and its chat ends
