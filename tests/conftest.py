@@ -33,6 +33,12 @@ from switchboard.core.settings import Settings
 from switchboard.tenants.demo import DemoCredentials, create_demo_tenant
 
 BACKEND = os.environ.get("SWITCHBOARD_TEST_BACKEND", "sqlite")
+# How long a browser test waits for an offer on a live server's desktop. On SQLite the
+# live server and this process share the database but not a bus: when this process's
+# routing pass (it serves every tenant) makes the offer, the server's agent channel
+# learns of it at its next re-read (the heartbeat, 25 s), or when the offer times out
+# (20 s) and goes to the agent again. With Redis the offer wakes it at once.
+OFFER_WAIT_MS = 60_000
 PASSWORD = "Demo-pass-123"
 
 

@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from switchboard.core.runtime import Runtime
 from switchboard.interactions import service as interactions
-from tests.conftest import PASSWORD, LiveServer, TenantInfo
+from tests.conftest import OFFER_WAIT_MS, PASSWORD, LiveServer, TenantInfo
 from tests.test_agent_support import (
     API,
     MSG,
@@ -204,7 +204,7 @@ async def test_desktop_login_ready_accept_reply(
                 "desk-cust",
                 parameters={"FIRST_NAME": "Dora", "LAST_NAME": "Desk"},
             )
-            await page.wait_for_selector("#offers li button.accept", timeout=15000)
+            await page.wait_for_selector("#offers li button.accept", timeout=OFFER_WAIT_MS)
             assert "Dora Desk" in (await page.text_content("#offers") or "")
             await page.click("#offers li button.accept")
             await page.wait_for_selector("#tabs li.active")

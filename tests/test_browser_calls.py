@@ -22,7 +22,7 @@ from switchboard.calls.models import Call
 from switchboard.chats.models import ChatSession
 from switchboard.core.runtime import Runtime
 from switchboard.recordings.models import Recording
-from tests.conftest import PASSWORD, LiveServer, TenantInfo, get_token
+from tests.conftest import OFFER_WAIT_MS, PASSWORD, LiveServer, TenantInfo, get_token
 from tests.test_messaging_support import update_entry
 
 CHROMIUM = "/usr/bin/chromium"
@@ -116,7 +116,7 @@ async def test_call_between_customer_and_agent_pages(
             await customer.fill("input[name=FIRST_NAME]", "Carla")
             await customer.fill("textarea[name=message]", "Can we talk?")
             await customer.click("#prechat button[type=submit]")
-            await agent.wait_for_selector("#offers li button.accept", timeout=15000)
+            await agent.wait_for_selector("#offers li button.accept", timeout=OFFER_WAIT_MS)
             await agent.click("#offers li button.accept")
             await customer.wait_for_selector("#log li.info:has-text('joined')", timeout=15000)
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from switchboard.core.runtime import Runtime
-from tests.conftest import PASSWORD, LiveServer, TenantInfo, get_token
+from tests.conftest import OFFER_WAIT_MS, PASSWORD, LiveServer, TenantInfo, get_token
 from tests.test_agent_support import (
     API,
     auth,
@@ -137,7 +137,7 @@ async def desktop(
 
 
 async def accept_next(page: Any) -> None:
-    await page.wait_for_selector("#offers li button.accept", timeout=15000)
+    await page.wait_for_selector("#offers li button.accept", timeout=OFFER_WAIT_MS)
     await page.click("#offers li button.accept")
     await page.wait_for_selector("#offers li", state="detached")
 
@@ -548,7 +548,7 @@ async def test_canned_responses_and_keyboard(
     chat_id = await new_chat(
         rt, http, tenant, "kb-1", parameters={"FIRST_NAME": "Kim", "LAST_NAME": "Keys"}
     )
-    await page.wait_for_selector("#offers li button.accept", timeout=15000)
+    await page.wait_for_selector("#offers li button.accept", timeout=OFFER_WAIT_MS)
     await page.keyboard.press("Alt+A")  # accept
     await page.wait_for_selector("#chat-title >> text=Kim Keys")
     await page.keyboard.press("Alt+C")  # canned responses
