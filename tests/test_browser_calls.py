@@ -79,6 +79,7 @@ async def test_call_between_customer_and_agent_pages(
     tenant: TenantInfo,
     media_path: str,
     video: bool,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Through the server (recorded), or browser to browser (the server relays the
     signaling only); a video call when the entry enables ``videoCallEnabled``."""
@@ -91,6 +92,9 @@ async def test_call_between_customer_and_agent_pages(
     server = live_server_factory(
         calls_media_path=media_path, recordings_format="wav", ice_servers="[]"
     )
+    # on SQLite the servers share the database but no bus: a server left running would
+    # route the next variant's chat where that variant's desktop never hears of it
+    request.addfinalizer(server.process.terminate)
     base = server.base_url
     async with async_playwright() as pw, httpx.AsyncClient(base_url=base, timeout=20) as http:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -72,7 +72,12 @@ async def test_wallboard_live(
                 ".textContent.trim() === '1'",
                 timeout=15000,
             )
-            assert await tile("in_calls_waiting") == "0"
+            # the tiles change as each statistic's update arrives: wait for the queue too
+            await page.wait_for_function(
+                "document.querySelector('.tile[data-stat=\"in_calls_waiting\"] .v')"
+                ".textContent.trim() === '0'",
+                timeout=15000,
+            )
             await page.wait_for_function(
                 "document.querySelector('.tile[data-stat=\"in_calls_answered_per_day\"] .v')"
                 ".textContent.trim() === '1'",
