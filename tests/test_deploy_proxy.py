@@ -242,10 +242,12 @@ async def test_chat_through_the_tls_proxy_with_two_workers(
             assert hello["type"] == "hello"
 
 
-def test_graceful_shutdown_lets_a_held_poll_answer(
+async def test_graceful_shutdown_lets_a_held_poll_answer(
     migrated: Settings, tenant: TenantInfo, tmp_path: Path
 ) -> None:
-    """`switchboard serve` stops on SIGTERM only once the held Messaging poll answered."""
+    """`switchboard serve` stops on SIGTERM only once the held Messaging poll answered.
+    (Async, so that this process's own runtime keeps running meanwhile: on SQLite a
+    transaction of its left waiting would hold the lock the server needs to stop.)"""
     port = free_port()
     env = dict(os.environ)
     env.update(
@@ -268,15 +270,14 @@ def test_graceful_shutdown_lets_a_held_poll_answer(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        with httpx.Client(base_url=base, timeout=20) as http:
-            r = http.post(
+        async with httpx.AsyncClient(base_url=base, timeout=20) as http:
+            for _ in range(300):
+                try:
+                    if (await http.get("/health", timeout=1)).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.1)
+            r = await http.post(
                 MSG + "/chats",
                 params={"tenantUrl": tenant.domain},
                 json={"parameters": {}},
@@ -285,30 +286,26 @@ def test_graceful_shutdown_lets_a_held_poll_answer(
             assert r.status_code == 200, r.text
             chat_id = r.json()["chat_id"]
             # drain what is already there, so that the next poll is held
-            http.get(
+            await http.get(
                 f"{MSG}/chats/{chat_id}/events",
                 params={"tenantUrl": tenant.domain},
                 headers=mobile_headers("graceful-customer"),
             )
-
-            async def held_poll_then_sigterm() -> httpx.Response:
-                async with httpx.AsyncClient(base_url=base, timeout=20) as client:
-                    task = asyncio.create_task(
-                        client.get(
-                            f"{MSG}/chats/{chat_id}/events",
-                            params={"tenantUrl": tenant.domain},
-                            headers=mobile_headers("graceful-customer"),
-                        )
-                    )
-                    await asyncio.sleep(0.5)  # the poll is held by now (not an outcome)
-                    proc.send_signal(signal.SIGTERM)
-                    return await task
-
-            r = asyncio.run(held_poll_then_sigterm())
+            task = asyncio.create_task(
+                http.get(
+                    f"{MSG}/chats/{chat_id}/events",
+                    params={"tenantUrl": tenant.domain},
+                    headers=mobile_headers("graceful-customer"),
+                )
+            )
+            await asyncio.sleep(0.5)  # the poll is held by now (not an outcome)
+            proc.send_signal(signal.SIGTERM)
+            r = await task
             assert r.status_code == 200, r.text
             assert "events" in r.json()
         # uvicorn exits by re-raising the SIGTERM it handled (systemd counts it a clean stop)
-        assert proc.wait(timeout=20) in (0, -signal.SIGTERM)
+        code = await asyncio.to_thread(proc.wait, 30)
+        assert code in (0, -signal.SIGTERM)
     finally:
         if proc.poll() is None:
             proc.kill()
