@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import random
 import time
 from collections import defaultdict
@@ -34,7 +35,9 @@ from tests.test_agent_support import API, agent_login, auth, configure, new_chat
 pytestmark = pytest.mark.skipif(BACKEND != "postgres", reason="PostgreSQL + Redis only")
 
 AGENTS = 50
-CHATS = 2000
+# 600 by default keeps the suite short; the property does not depend on the volume (raise
+# it for a longer run; bench/routing_bench.py measures throughput)
+CHATS = int(os.environ.get("SWITCHBOARD_TEST_ROUTING_CHATS", "600"))
 CAPACITY = 3
 
 
@@ -104,7 +107,7 @@ async def _handle(
 
 
 @pytest.mark.timeout(1500)
-async def test_four_processes_2000_chats_50_agents(
+async def test_four_processes_many_chats_50_agents(
     live_server_factory: Callable[..., LiveServer], tenant: TenantInfo, rt: Runtime
 ) -> None:
     server = live_server_factory(workers=4, long_poll_seconds=2.0)
