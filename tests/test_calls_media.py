@@ -325,3 +325,9 @@ async def test_server_path_across_processes(
             finally:
                 await agent_pc.close()
                 await customer_pc.close()
+            # this agent takes no more chats: the next attempt's chat is for the next one
+            # (a routing pass of any process would otherwise offer it here first)
+            r = await http.put(
+                f"{AGENT_API}/state", json={"state": "not_ready"}, headers=seat.headers
+            )
+            assert r.status_code == 200, r.text
