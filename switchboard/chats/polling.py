@@ -120,12 +120,19 @@ def _load(
     return snap, events
 
 
-def _claim_fn(raw: Raw, chat_id: str, old: int, new: int) -> Batched:
-    changed = raw.rowcount(
-        "UPDATE chat_sessions SET client_cursor = ? WHERE id = ? AND client_cursor = ?",
-        (new, chat_id, old),
+def _claim_row(raw: Raw, chat_id: str, old: int, new: int) -> bool:
+    """Move ``client_cursor`` from ``old`` to ``new``; False when another reader moved it."""
+    return (
+        raw.rowcount(
+            "UPDATE chat_sessions SET client_cursor = ? WHERE id = ? AND client_cursor = ?",
+            (new, chat_id, old),
+        )
+        == 1
     )
-    return Batched(changed == 1)
+
+
+def _claim_fn(raw: Raw, chat_id: str, old: int, new: int) -> Batched:
+    return Batched(_claim_row(raw, chat_id, old, new))
 
 
 @dataclass
@@ -152,10 +159,7 @@ def _look_fn(
     if not fresh:
         return Batched(_Looked(snap, [], position, False))
     new = max(fresh[-1].seq, snap.client_cursor)
-    claimed = raw.rowcount(
-        "UPDATE chat_sessions SET client_cursor = ? WHERE id = ? AND client_cursor = ?",
-        (new, chat_id, snap.client_cursor),
-    ) == 1
+    claimed = _claim_row(raw, chat_id, snap.client_cursor, new)
     if claimed:
         snap.client_cursor = new
         snap.server_seq = max(snap.server_seq, new)

@@ -47,6 +47,16 @@ from switchboard.core.sql import Raw
 
 log = logging.getLogger(__name__)
 
+# every SQLite connection of the process (SQLAlchemy's and the hot path's own)
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA busy_timeout=30000",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+    # checkpoints run beside the writers, never in their way (Database.wrote)
+    "PRAGMA wal_autocheckpoint=0",
+)
+
 T = TypeVar("T")
 
 _PUBLISHES = "switchboard.after_commit.publish"
@@ -308,12 +318,8 @@ class Database:
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            # checkpoints run beside the writers, never in their way (Database.checkpoint)
-            cursor.execute("PRAGMA wal_autocheckpoint=0")
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(pragma)
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -337,8 +343,6 @@ class Database:
         cls._sqlite_pragmas(engine, immediate=immediate)
         return engine
 
-    # ---- hot paths: synchronous Core in one hop ----------------------------------------
-
     # ---- the hottest paths: the driver's cursor, no SQLAlchemy in between ----------------
 
     def _sqlite_raw(self, *, write: bool) -> sqlite3.Connection:
@@ -347,11 +351,8 @@ class Database:
         if conn is None:
             path = self.url.split("///", 1)[1]
             conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA wal_autocheckpoint=0")
+            for pragma in SQLITE_PRAGMAS:
+                conn.execute(pragma)
             self._local.conn = conn
             self._raw_connections.append(conn)
         return conn
@@ -430,6 +431,8 @@ class Database:
     def _sqlite_checkpoint(self, mode: str) -> None:
         conn = self._sqlite_raw(write=True)  # the checkpoint thread's own connection
         conn.execute(f"PRAGMA wal_checkpoint({mode})")
+
+    # ---- hot paths: synchronous Core in one hop ----------------------------------------
 
     async def run_read(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(connection, *args)`` in a read-only transaction."""
