@@ -122,12 +122,15 @@ async def call_steps(rt: Runtime, interaction_id: str) -> list[InteractionStep]:
 async def take_chat(
     client: httpx.AsyncClient, rt: Runtime, tenant: TenantInfo, chat_id: str, login: str = "agent1"
 ) -> tuple[Seat, Channel]:
-    """The agent logs in (ready) and takes the chat: offered by a routing pass or by the
-    claim made here, whichever comes first (the offer frame says which interaction)."""
-    token = await agent_login(client, tenant, login)
+    """The agent logs in and takes the chat: offered by a routing pass or by the claim
+    made here, whichever comes first (the offer frame says which interaction). The
+    channel's cursor is taken before the agent goes ready, so no offer precedes it."""
+    token = await agent_login(client, tenant, login, state="not_ready")
     headers = {"Authorization": f"Bearer {token}"}
     r = await client.get(f"{AGENT_API}/me", headers=headers)
     channel = Channel(client, token, r.json()["cursor"])
+    r = await client.put(f"{AGENT_API}/state", json={"state": "ready"}, headers=headers)
+    assert r.status_code == 200, r.text
     await claim_chat(
         rt, tenant_id=tenant.tenant_id, chat_id=chat_id, user_id=await user_id(rt, tenant, login)
     )

@@ -86,11 +86,17 @@ async def test_client_that_stops_polling(
     client: httpx.AsyncClient, rt: Runtime, tenant: TenantInfo
 ) -> None:
     await set_tenant_setting(rt, tenant, "chat_poll_abandon_seconds", 30)
-    waiting = Customer(client, tenant)
-    await waiting.start()
     talking = Customer(client, tenant)
     await talking.start()
     seat = await connect_agent(client, rt, tenant, talking.chat_id)
+    # the agent takes no more: the next chats stay queued (a routing pass would offer
+    # them to a ready agent with room)
+    r = await client.put(
+        "/agentapi/v1/state", json={"state": "not_ready"}, headers=seat.headers
+    )
+    assert r.status_code == 200, r.text
+    waiting = Customer(client, tenant)
+    await waiting.start()
     polling = Customer(client, tenant)
     await polling.start()
     clock.advance(31)
