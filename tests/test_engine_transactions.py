@@ -33,6 +33,7 @@ from tests.test_messaging_support import (
     Seat,
     agent_login,
     connect_agent,
+    offer_to,
     user_id,
 )
 
@@ -161,15 +162,7 @@ async def test_claim_accept_message_reject_and_missed(
         ),
     )
     # now it goes through (this claim, or a routing pass that came first)
-    await interactions.claim_chat(rt, tenant_id=tenant.tenant_id, chat_id=c.chat_id, user_id=uid)
-    async with rt.db.read() as s:
-        interaction_id = (
-            await s.execute(
-                select(Interaction.id)
-                .join(InteractionStep, InteractionStep.interaction_id == Interaction.id)
-                .where(Interaction.chat_id == c.chat_id, InteractionStep.phase == "offered")
-            )
-        ).scalar_one()
+    interaction_id = await offer_to(rt, tenant, c.chat_id, "agent1")
     headers = {"Authorization": f"Bearer {token}"}
     # reject: revoked offer, freed slot, chat back in the queue
     reject = f"{AGENT_API}/interactions/{interaction_id}/reject"
@@ -191,12 +184,7 @@ async def test_accept(raw: httpx.AsyncClient, rt: Runtime, tenant: TenantInfo) -
     c = Customer(raw, tenant)
     await c.start()
     token = await agent_login(raw, tenant, "agent1")
-    uid = await user_id(rt, tenant, "agent1")
-    await interactions.claim_chat(rt, tenant_id=tenant.tenant_id, chat_id=c.chat_id, user_id=uid)
-    async with rt.db.read() as s:
-        interaction_id = (
-            await s.execute(select(Interaction.id).where(Interaction.chat_id == c.chat_id))
-        ).scalar_one()
+    interaction_id = await offer_to(rt, tenant, c.chat_id, "agent1")
     accept = f"{AGENT_API}/interactions/{interaction_id}/accept"
     headers = {"Authorization": f"Bearer {token}"}
     topics = await topics_of(rt, tenant, c.chat_id, "agent1")
@@ -267,8 +255,7 @@ async def test_logout_withdraws_offers(
     c = Customer(raw, tenant)
     await c.start()
     token = await agent_login(raw, tenant, "agent1")
-    uid = await user_id(rt, tenant, "agent1")
-    await interactions.claim_chat(rt, tenant_id=tenant.tenant_id, chat_id=c.chat_id, user_id=uid)
+    await offer_to(rt, tenant, c.chat_id, "agent1")
     async with rt.db.read() as s:
         chat = await s.get(ChatSession, c.chat_id)
         assert chat is not None and chat.state == "connecting"  # offered to agent1

@@ -152,24 +152,15 @@ async def agent_login(
     return token
 
 
-async def connect_agent(
-    http: httpx.AsyncClient,
-    rt: Runtime,
-    tenant: TenantInfo,
-    chat_id: str,
-    login: str = "agent1",
-    *,
-    token: str | None = None,
-) -> Seat:
-    """The agent logs in (ready) and accepts the chat: offered by the routing claim of
-    that pair (what a routing pass does), or by a routing pass that holds the chat's row
+async def offer_to(rt: Runtime, tenant: TenantInfo, chat_id: str, login: str = "agent1") -> str:
+    """The chat is offered to ``login`` (ready, with room): by the routing claim of that
+    pair (what a routing pass does), or by a routing pass that holds the chat's row
     meanwhile (the claim skips a locked row; that pass's offer then wakes
-    ``agent:<user>`` once committed)."""
+    ``agent:<user>`` once committed). Returns the offered interaction's id."""
     from switchboard.agents.actions import agent_topic
     from switchboard.interactions.actions import claim_chat
     from switchboard.interactions.models import OFFERED, Interaction, InteractionStep
 
-    token = token or await agent_login(http, tenant, login)
     uid = await user_id(rt, tenant, login)
     query = (
         select(Interaction.id)
@@ -180,16 +171,29 @@ async def connect_agent(
             InteractionStep.phase == OFFERED,
         )
     )
-    interaction_id: str | None = None
     async with rt.bus.listen([agent_topic(uid)]) as waiter:
         await claim_chat(rt, tenant_id=tenant.tenant_id, chat_id=chat_id, user_id=uid)
         for _ in range(50):
             async with rt.db.read() as s:
                 interaction_id = (await s.execute(query)).scalar_one_or_none()
             if interaction_id is not None:
-                break
+                return interaction_id
             await waiter.wait(1.0)
-    assert interaction_id is not None, "the chat was not offered to " + login
+    raise AssertionError("the chat was not offered to " + login)
+
+
+async def connect_agent(
+    http: httpx.AsyncClient,
+    rt: Runtime,
+    tenant: TenantInfo,
+    chat_id: str,
+    login: str = "agent1",
+    *,
+    token: str | None = None,
+) -> Seat:
+    """The agent logs in (ready) and accepts the chat once offered (``offer_to``)."""
+    token = token or await agent_login(http, tenant, login)
+    interaction_id = await offer_to(rt, tenant, chat_id, login)
     r = await http.post(
         f"{AGENT_API}/interactions/{interaction_id}/accept",
         headers={"Authorization": f"Bearer {token}"},
