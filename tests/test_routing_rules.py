@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
+from sqlalchemy import select
 
+from switchboard.chats.models import ChatSession
 from switchboard.core.runtime import Runtime
-from tests.conftest import TenantInfo
+from tests.conftest import BACKEND, TenantInfo
 from tests.test_agent_support import (
     API,
     agent_login,
@@ -180,3 +183,21 @@ async def test_skill_relaxation_after_waiting(
     await asyncio.sleep(0.5)
     assert await chat_state(rt, chat) == "queued"
     assert await _offered_to(client, {"agent3": t3}, chat) == "agent3"
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="row locks: PostgreSQL")
+async def test_claim_lost_to_a_locked_row_is_tried_again(
+    client: httpx.AsyncClient, tenant: TenantInfo, rt: Runtime
+) -> None:
+    """A pass that finds the chat's row held by another writer (a poll's claim, another
+    process's pass) skips it; nobody wakes routing when that writer lets go, so the
+    routing loop tries again by itself, soon (not at its minute-long cap)."""
+    chat = await new_chat(rt, client, tenant, "c-locked")
+    async with rt.db.write() as s:
+        await s.execute(
+            select(ChatSession.id).where(ChatSession.id == chat).with_for_update()
+        )
+        token = await agent_login(client, tenant, "agent1", ready=True)  # wakes routing
+        await asyncio.sleep(0.3)  # (the pass meets the lock; without it, nothing changes)
+        assert await chat_state(rt, chat) == "queued"
+    assert await _offered_to(client, {"agent1": token}, chat) == "agent1"
