@@ -191,6 +191,45 @@ def lock_row(raw: Raw, tenant_id: str, chat_id: str) -> ChatRow | None:
 
 
 @dataclass
+class PartyRow:
+    """The sending party and the customer's push subscription, read with the chat's lock."""
+
+    display_name: str
+    left_at: datetime | None
+    # (kind, token, bundle_id) of the chat's push subscription, if any
+    push: tuple[str, str, str | None] | None
+
+
+_LOCK_WITH_PARTY_SQL = (
+    "SELECT c.id, c.tenant_id, c.client_key, c.state, c.last_seq, c.connected_at,"
+    " c.inactivity_warning_seconds, c.inactivity_timeout_seconds,"
+    " p.id, p.display_name, p.left_at, ps.kind, ps.token, ps.bundle_id"
+    " FROM chat_sessions c"
+    " LEFT JOIN chat_parties p ON p.id = ? AND p.chat_id = c.id"
+    " LEFT JOIN chat_push_subscriptions ps ON ps.chat_id = c.id"
+    " WHERE c.id = ? AND c.tenant_id = ?"
+)
+
+
+def lock_row_with_party(
+    raw: Raw, tenant_id: str, chat_id: str, party_id: str
+) -> tuple[ChatRow | None, PartyRow | None]:
+    """``lock_row`` and, in the same statement, the party ``party_id`` of that chat and
+    the chat's push subscription (only the chat's row is locked)."""
+    lock = " FOR UPDATE OF c" if raw.pg else ""
+    row = raw.one(_LOCK_WITH_PARTY_SQL + lock, (party_id, chat_id, tenant_id))
+    if row is None:
+        return None, None
+    chat = ChatRow(
+        row[0], row[1], row[2], row[3], row[4], raw.ts_out(row[5]), row[6] or 0, row[7] or 0
+    )
+    if row[8] is None:
+        return chat, None
+    push = (row[11], row[12], row[13]) if row[11] is not None else None
+    return chat, PartyRow(row[9], raw.ts_out(row[10]), push)
+
+
+@dataclass
 class Appended:
     seqs: list[int]
     last_seq: int
@@ -256,7 +295,10 @@ def write_events(
             )
         )
         seqs.append(seq)
-    if len(rows) == 1:
+    single = len(rows) == 1 and raw.pg
+    if single:
+        pass  # with the update below, in one statement
+    elif len(rows) == 1:
         raw.execute(_INSERT_EVENT, rows[0])
     else:
         raw.many(_INSERT_EVENT, rows)
@@ -278,7 +320,13 @@ def write_events(
         sets += ["idle_since = ?", "warning_sent_at = NULL", "due_at = ?"]
         params += [stamp, raw.ts(due)]
     params.append(chat.id)
-    raw.execute(f"UPDATE chat_sessions SET {', '.join(sets)} WHERE id = ?", tuple(params))  # noqa: S608 (fixed column names)
+    update = f"UPDATE chat_sessions SET {', '.join(sets)} WHERE id = ?"  # noqa: S608 (fixed column names)
+    if single:
+        # PostgreSQL: the insert rides along with the update (a data-modifying CTE), one
+        # round trip instead of two
+        raw.execute(f"WITH appended AS ({_INSERT_EVENT}) {update}", rows[0] + tuple(params))
+    else:
+        raw.execute(update, tuple(params))
     return Appended(seqs, seq)
 
 

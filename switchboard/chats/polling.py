@@ -81,25 +81,29 @@ def too_many() -> Invalid:
 # ---- database -------------------------------------------------------------------------------
 
 
+_LOAD_SQL = (
+    "SELECT c.tenant_id, c.client_key, c.state, c.last_seq, c.client_cursor,"
+    " c.poll_abandon_seconds, e.seq, e.payload, e.party_id, e.created_at"
+    " FROM chat_sessions c LEFT JOIN chat_events e"
+    " ON e.chat_id = c.id AND e.seq > COALESCE(?, c.client_cursor) AND e.direction = 'server'"
+    " WHERE c.id = ? ORDER BY e.seq LIMIT ?"
+)
+
+
 def _load(
     raw: Raw, tenant_id: str, chat_id: str, after: int | None, limit: int
 ) -> tuple[Snap | None, list[_Event]]:
-    row = raw.one(
-        "SELECT tenant_id, client_key, state, last_seq, client_cursor, poll_abandon_seconds"
-        " FROM chat_sessions WHERE id = ?",
-        (chat_id,),
-    )
-    if row is None or row[0] != tenant_id:
+    """The chat's row and its server events after ``after`` (default: after its
+    ``client_cursor``), in one statement (a row without event columns when none)."""
+    rows = raw.all(_LOAD_SQL, (None if after is None else max(after, 0), chat_id, limit))
+    if not rows or rows[0][0] != tenant_id:
         return None, []
-    row_tenant, client_key, state, last_seq, client_cursor, abandon = row
+    row_tenant, client_key, state, last_seq, client_cursor, abandon = rows[0][:6]
     start = client_cursor if after is None else max(after, 0)
     events = [
         _Event(seq, raw.json_out(payload), party_id, raw.ts_out(created_at) or _EPOCH)
-        for seq, payload, party_id, created_at in raw.all(
-            "SELECT seq, payload, party_id, created_at FROM chat_events"
-            " WHERE chat_id = ? AND seq > ? AND direction = 'server' ORDER BY seq LIMIT ?",
-            (chat_id, start, limit),
-        )
+        for *_chat, seq, payload, party_id, created_at in rows
+        if seq is not None
     ]
     if events:
         # a full page may not be all: more may be pending up to last_seq
@@ -196,7 +200,12 @@ async def snapshot(rt: Runtime, *, tenant_id: str, chat_id: str) -> Snap | None:
 
 async def _claim(rt: Runtime, chat_id: str, old: int, new: int) -> bool:
     new = max(new, old)
-    ok = bool(await rt.db.batch(_claim_fn, chat_id, old, new, key=chat_id))
+    if rt.db.is_sqlite:
+        # writers take turns: claims of many polls share one commit
+        ok = bool(await rt.db.batch(_claim_fn, chat_id, old, new, key=chat_id))
+    else:
+        # the conditional update is its own transaction: no BEGIN, no COMMIT
+        ok = await rt.db.raw_single(_claim_row, chat_id, old, new)
     if ok:
         cache_of(rt).claimed(chat_id, new)
     else:
@@ -299,20 +308,24 @@ async def _hold(
             if not snap.active:
                 raise not_found()  # ended, and everything was handed out
         elif look:
-            # woken: read and claim in one item of the next group commit
+            # woken: read and claim at once (SQLite: one item of the next group commit;
+            # PostgreSQL: two statements, each its own transaction, on one connection)
             if await presence.owner(chat_id) != lease:
                 return Answer([], position)  # preempted: claim nothing
             cache = cache_of(rt)
             flight = cache.reading(chat_id)
             try:
-                looked: _Looked = await rt.db.batch(
-                    _look_fn,
+                args = (
                     tenant_id,
                     chat_id,
                     position,
                     cursor is not None,
                     rt.settings.chat_max_events_per_answer,
-                    key=chat_id,
+                )
+                looked: _Looked = (
+                    await rt.db.batch(_look_fn, *args, key=chat_id)
+                    if rt.db.is_sqlite
+                    else (await rt.db.raw_single(_look_fn, *args)).result
                 )
             finally:
                 cache.landed(chat_id, flight)

@@ -16,8 +16,8 @@ class Settings(BaseSettings):
     # storage
     database_url: str = "sqlite+aiosqlite:///./var/switchboard.db"
     redis_url: str | None = None
-    # PostgreSQL connections per process (plus twice as many in overflow)
-    db_pool_size: int = 10
+    # PostgreSQL connections kept open per process (plus half as many more at peaks)
+    db_pool_size: int = 20
     bus_prefix: str = "switchboard"
     data_dir: Path = Path("./var/data")
 

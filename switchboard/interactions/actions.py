@@ -1241,13 +1241,12 @@ def _post_event_fn(
     party_id, chat_id = mine
     if not party_id or not chat_id:
         raise Conflict("Not joined to the chat yet")
-    chat = chat_log.lock_row(raw, tenant_id, chat_id)
+    chat, party = chat_log.lock_row_with_party(raw, tenant_id, chat_id, party_id)
     if chat is None or chat.state not in ACTIVE_STATES:
         raise chats.ended()
-    party = raw.one("SELECT display_name, left_at FROM chat_parties WHERE id = ?", (party_id,))
     if party is None:
         raise NotFound(f"Party not found: {party_id}")
-    if party[1] is not None:
+    if party.left_at is not None:
         raise Conflict("The party has left the chat", code="party_left")
     kind = event["event"]
     if kind == ev.FILE:
@@ -1262,17 +1261,13 @@ def _post_event_fn(
         client_activity=False,
     )
     subscription = None
-    if kind in PUSHED:
-        sub = raw.one(
-            "SELECT kind, token, bundle_id FROM chat_push_subscriptions WHERE chat_id = ?",
-            (chat.id,),
+    if kind in PUSHED and party.push is not None:
+        sub_kind, token, bundle_id = party.push
+        subscription = ChatPushSubscription(
+            chat_id=chat.id, tenant_id=tenant_id, kind=sub_kind, token=token, bundle_id=bundle_id
         )
-        if sub is not None:
-            subscription = ChatPushSubscription(
-                chat_id=chat.id, tenant_id=tenant_id, kind=sub[0], token=sub[1], bundle_id=sub[2]
-            )
     return Batched(
-        _Posted(done.seqs[0], chat.id, party[0], subscription),
+        _Posted(done.seqs[0], chat.id, party.display_name, subscription),
         [(chat_log.chat_topic(chat.id), f"server:{done.last_seq}")],
     )
 
