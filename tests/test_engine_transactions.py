@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from switchboard.agents.models import AgentEvent, AgentLoad, AgentSession, AgentStateChange
 from switchboard.chats.log import chat_topic, routing_topic
@@ -149,6 +149,14 @@ async def test_claim_accept_message_reject_and_missed(
 ) -> None:
     c = Customer(raw, tenant)
     await c.start()
+    # no routing pass of this process plans the chat (a skill nobody has), so that none
+    # commits an offer between the snapshots; the claims below are made here
+    async with rt.db.write() as s:
+        await s.execute(
+            update(ChatSession)
+            .where(ChatSession.id == c.chat_id)
+            .values(requested_skills={"Nobody has this": 100})
+        )
     token = await agent_login(raw, tenant, "agent1")
     uid = await user_id(rt, tenant, "agent1")
     topics = await topics_of(rt, tenant, c.chat_id, "agent1")
