@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from switchboard.agents.actions import agent_topic
 from switchboard.agents.models import AgentEvent, AgentSession
 from switchboard.chats.events import render
-from switchboard.chats.log import CHATS, chat_topic
+from switchboard.chats.log import CHATS, LogRow, chat_topic
 from switchboard.core.db import utcnow
 from switchboard.core.errors import Invalid
 from switchboard.core.runtime import Runtime
@@ -112,17 +112,6 @@ def _followed(
     return out
 
 
-class _Logged:
-    """A row of a chat's log as ``events.render`` reads it."""
-
-    __slots__ = ("created_at", "party_id", "payload")
-
-    def __init__(self, payload: dict[str, Any], party_id: str | None, created_at: datetime) -> None:
-        self.payload = payload
-        self.party_id = party_id
-        self.created_at = created_at
-
-
 def _chat_events(
     raw: Raw, after: dict[str, int], limit: int
 ) -> dict[str, list[tuple[int, dict[str, Any]]]]:
@@ -141,9 +130,9 @@ def _chat_events(
         f" WHERE {conds} ORDER BY chat_id, seq LIMIT ?",
         tuple(params),
     )
-    for chat_id, seq, payload, party_id, created_at in rows:
-        logged = _Logged(raw.json_out(payload), party_id, raw.ts_out(created_at) or utcnow())
-        out[chat_id].append((seq, render(logged, chat_id)))
+    for chat_id, *row in rows:
+        logged = LogRow(raw, *row)
+        out[chat_id].append((logged.seq, render(logged, chat_id)))
     return out
 
 

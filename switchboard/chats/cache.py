@@ -20,8 +20,10 @@ sees them all, whoever published). The database stays the truth:
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from switchboard.chats.models import ACTIVE_STATES
@@ -85,18 +87,20 @@ class ChatCache:
         self.hits += 1
         return snap
 
-    def reading(self, chat_id: str) -> Flight:
-        """A read of the chat's snapshot begins: the tap keeps what it sees meanwhile."""
+    @contextlib.contextmanager
+    def reading(self, chat_id: str) -> Iterator[Flight]:
+        """``with cache.reading(chat_id) as flight:`` around a read of the chat's
+        snapshot: the tap keeps what it sees meanwhile (for ``put(..., flight)``)."""
         flight = self._flights.get(chat_id)
         if flight is None:
             flight = self._flights[chat_id] = Flight()
         flight.readers += 1
-        return flight
-
-    def landed(self, chat_id: str, flight: Flight) -> None:
-        flight.readers -= 1
-        if flight.readers <= 0 and self._flights.get(chat_id) is flight:
-            del self._flights[chat_id]
+        try:
+            yield flight
+        finally:
+            flight.readers -= 1
+            if flight.readers <= 0 and self._flights.get(chat_id) is flight:
+                del self._flights[chat_id]
 
     def put(self, chat_id: str, snap: Snap, flight: Flight | None = None) -> None:
         """Keep a snapshot read from the database, with whatever newer this process

@@ -173,21 +173,24 @@ class ChatRow:
     inactivity_timeout_seconds: int
 
 
-_LOCK_SQL = (
-    "SELECT id, tenant_id, client_key, state, last_seq, connected_at,"
-    " inactivity_warning_seconds, inactivity_timeout_seconds"
-    " FROM chat_sessions WHERE id = ? AND tenant_id = ?"
+# the columns of ``ChatRow``, of the chat ``c``
+_CHAT_COLUMNS = (
+    "c.id, c.tenant_id, c.client_key, c.state, c.last_seq, c.connected_at,"
+    " c.inactivity_warning_seconds, c.inactivity_timeout_seconds"
 )
+_LOCK_SQL = f"SELECT {_CHAT_COLUMNS} FROM chat_sessions c WHERE c.id = ? AND c.tenant_id = ?"  # noqa: S608 (fixed column names)
+
+
+def _chat_row(raw: Raw, row: tuple[Any, ...]) -> ChatRow:
+    return ChatRow(
+        row[0], row[1], row[2], row[3], row[4], raw.ts_out(row[5]), row[6] or 0, row[7] or 0
+    )
 
 
 def lock_row(raw: Raw, tenant_id: str, chat_id: str) -> ChatRow | None:
     """The chat's row, locked (PostgreSQL; SQLite writers are serialised anyway)."""
-    row = raw.one(_LOCK_SQL + raw.for_update, (chat_id, tenant_id))
-    if row is None:
-        return None
-    return ChatRow(
-        row[0], row[1], row[2], row[3], row[4], raw.ts_out(row[5]), row[6] or 0, row[7] or 0
-    )
+    row = raw.one(_LOCK_SQL + raw.for_update("c"), (chat_id, tenant_id))
+    return None if row is None else _chat_row(raw, row)
 
 
 @dataclass
@@ -201,9 +204,7 @@ class PartyRow:
 
 
 _LOCK_WITH_PARTY_SQL = (
-    "SELECT c.id, c.tenant_id, c.client_key, c.state, c.last_seq, c.connected_at,"
-    " c.inactivity_warning_seconds, c.inactivity_timeout_seconds,"
-    " p.id, p.display_name, p.left_at, ps.kind, ps.token, ps.bundle_id"
+    f"SELECT {_CHAT_COLUMNS}, p.id, p.display_name, p.left_at, ps.kind, ps.token, ps.bundle_id"  # noqa: S608 (fixed column names)
     " FROM chat_sessions c"
     " LEFT JOIN chat_parties p ON p.id = ? AND p.chat_id = c.id"
     " LEFT JOIN chat_push_subscriptions ps ON ps.chat_id = c.id"
@@ -216,17 +217,28 @@ def lock_row_with_party(
 ) -> tuple[ChatRow | None, PartyRow | None]:
     """``lock_row`` and, in the same statement, the party ``party_id`` of that chat and
     the chat's push subscription (only the chat's row is locked)."""
-    lock = " FOR UPDATE OF c" if raw.pg else ""
-    row = raw.one(_LOCK_WITH_PARTY_SQL + lock, (party_id, chat_id, tenant_id))
+    row = raw.one(_LOCK_WITH_PARTY_SQL + raw.for_update("c"), (party_id, chat_id, tenant_id))
     if row is None:
         return None, None
-    chat = ChatRow(
-        row[0], row[1], row[2], row[3], row[4], raw.ts_out(row[5]), row[6] or 0, row[7] or 0
-    )
+    chat = _chat_row(raw, row)
     if row[8] is None:
         return chat, None
     push = (row[11], row[12], row[13]) if row[11] is not None else None
     return chat, PartyRow(row[9], raw.ts_out(row[10]), push)
+
+
+class LogRow:
+    """A row of a chat's log as much as clients see of it (``events.render`` reads it)."""
+
+    __slots__ = ("created_at", "party_id", "payload", "seq")
+
+    def __init__(self, raw: Raw, seq: int, payload: Any, party_id: str | None, at: Any) -> None:
+        created_at = raw.ts_out(at)
+        assert created_at is not None  # (a column that is never null)
+        self.seq = seq
+        self.payload: dict[str, Any] = raw.json_out(payload)
+        self.party_id = party_id
+        self.created_at = created_at
 
 
 @dataclass
@@ -295,13 +307,6 @@ def write_events(
             )
         )
         seqs.append(seq)
-    single = len(rows) == 1 and raw.pg
-    if single:
-        pass  # with the update below, in one statement
-    elif len(rows) == 1:
-        raw.execute(_INSERT_EVENT, rows[0])
-    else:
-        raw.many(_INSERT_EVENT, rows)
     sets = ["last_seq = ?"]
     params: list[Any] = [seq]
     if client_activity:
@@ -321,11 +326,15 @@ def write_events(
         params += [stamp, raw.ts(due)]
     params.append(chat.id)
     update = f"UPDATE chat_sessions SET {', '.join(sets)} WHERE id = ?"  # noqa: S608 (fixed column names)
-    if single:
+    if raw.pg and len(rows) == 1:
         # PostgreSQL: the insert rides along with the update (a data-modifying CTE), one
         # round trip instead of two
         raw.execute(f"WITH appended AS ({_INSERT_EVENT}) {update}", rows[0] + tuple(params))
     else:
+        if len(rows) == 1:
+            raw.execute(_INSERT_EVENT, rows[0])
+        else:
+            raw.many(_INSERT_EVENT, rows)
         raw.execute(update, tuple(params))
     return Appended(seqs, seq)
 

@@ -32,12 +32,11 @@ import contextlib
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from switchboard.chats import events as ev
 from switchboard.chats.cache import Snap, cache_of
-from switchboard.chats.log import chat_topic
+from switchboard.chats.log import LogRow, chat_topic
 from switchboard.chats.presence import presence_of
 from switchboard.core import metrics
 from switchboard.core.bus import Waiter
@@ -45,8 +44,6 @@ from switchboard.core.db import Batched, new_id
 from switchboard.core.errors import Invalid, NotFound
 from switchboard.core.runtime import Runtime
 from switchboard.core.sql import Raw
-
-_EPOCH = datetime.fromtimestamp(0, UTC)
 
 DISCONNECTED = "disconnect"
 PREEMPT = "preempt"
@@ -58,16 +55,6 @@ Watch = Callable[[Waiter], Coroutine[Any, Any, None]]
 class Answer:
     events: list[dict[str, Any]]
     cursor: int
-
-
-@dataclass
-class _Event:
-    """A row of the log as much as clients see of it (``events.render`` reads it)."""
-
-    seq: int
-    payload: dict[str, Any]
-    party_id: str | None
-    created_at: datetime
 
 
 def not_found() -> NotFound:
@@ -92,7 +79,7 @@ _LOAD_SQL = (
 
 def _load(
     raw: Raw, tenant_id: str, chat_id: str, after: int | None, limit: int
-) -> tuple[Snap | None, list[_Event]]:
+) -> tuple[Snap | None, list[LogRow]]:
     """The chat's row and its server events after ``after`` (default: after its
     ``client_cursor``), in one statement (a row without event columns when none)."""
     rows = raw.all(_LOAD_SQL, (None if after is None else max(after, 0), chat_id, limit))
@@ -100,11 +87,7 @@ def _load(
         return None, []
     row_tenant, client_key, state, last_seq, client_cursor, abandon = rows[0][:6]
     start = client_cursor if after is None else max(after, 0)
-    events = [
-        _Event(seq, raw.json_out(payload), party_id, raw.ts_out(created_at) or _EPOCH)
-        for *_chat, seq, payload, party_id, created_at in rows
-        if seq is not None
-    ]
+    events = [LogRow(raw, *row[6:]) for row in rows if row[6] is not None]
     if events:
         # a full page may not be all: more may be pending up to last_seq
         server_seq = last_seq if len(events) >= limit else events[-1].seq
@@ -142,23 +125,20 @@ def _claim_fn(raw: Raw, chat_id: str, old: int, new: int) -> Batched:
 @dataclass
 class _Looked:
     snap: Snap | None
-    fresh: list[_Event]
+    fresh: list[LogRow]
     position: int
     claimed: bool
 
 
-def _look_fn(
-    raw: Raw, tenant_id: str, chat_id: str, position: int, explicit: bool, limit: int
-) -> Batched:
-    """A woken poll's look, in one group-committed item: the chat's state and its server
-    events after ``position`` (after the client's cursor, unless the client named its
-    own), and the claim of those events (``client_cursor`` moved only if no other reader
-    moved it since it was read in this transaction)."""
+def _look_fn(raw: Raw, tenant_id: str, chat_id: str, position: int, limit: int) -> Batched:
+    """A woken poll's look (``Database.single``): the chat's state and its server events
+    after ``position`` or the client's cursor, whichever is further, and the claim of
+    those events (``client_cursor`` moved only if no other reader moved it since it was
+    read)."""
     snap, events = _load(raw, tenant_id, chat_id, max(position, 0), limit)
     if snap is None:
         return Batched(_Looked(None, [], position, False))
-    if not explicit:
-        position = max(position, snap.client_cursor)
+    position = max(position, snap.client_cursor)
     fresh = [e for e in events if e.seq > position]
     if not fresh:
         return Batched(_Looked(snap, [], position, False))
@@ -172,16 +152,13 @@ def _look_fn(
 
 async def read(
     rt: Runtime, *, tenant_id: str, chat_id: str, after: int | None = None
-) -> tuple[Snap | None, list[_Event]]:
+) -> tuple[Snap | None, list[LogRow]]:
     """The chat's delivery state and its server events after ``after`` (default: after
     ``client_cursor``), read from the database; the snapshot is kept."""
     limit = rt.settings.chat_max_events_per_answer
     cache = cache_of(rt)
-    flight = cache.reading(chat_id)
-    try:
+    with cache.reading(chat_id) as flight:
         snap, events = await rt.db.raw_read(_load, tenant_id, chat_id, after, limit)
-    finally:
-        cache.landed(chat_id, flight)
     if snap is None:
         cache.drop(chat_id)
     else:
@@ -200,12 +177,7 @@ async def snapshot(rt: Runtime, *, tenant_id: str, chat_id: str) -> Snap | None:
 
 async def _claim(rt: Runtime, chat_id: str, old: int, new: int) -> bool:
     new = max(new, old)
-    if rt.db.is_sqlite:
-        # writers take turns: claims of many polls share one commit
-        ok = bool(await rt.db.batch(_claim_fn, chat_id, old, new, key=chat_id))
-    else:
-        # the conditional update is its own transaction: no BEGIN, no COMMIT
-        ok = await rt.db.raw_single(_claim_row, chat_id, old, new)
+    ok = bool(await rt.db.single(_claim_fn, chat_id, old, new, key=chat_id))
     if ok:
         cache_of(rt).claimed(chat_id, new)
     else:
@@ -213,7 +185,7 @@ async def _claim(rt: Runtime, chat_id: str, old: int, new: int) -> bool:
     return ok
 
 
-def _answer(chat_id: str, events: list[_Event], cursor: int) -> Answer:
+def _answer(chat_id: str, events: list[LogRow], cursor: int) -> Answer:
     return Answer([ev.render(e, chat_id) for e in events], cursor)
 
 
@@ -282,7 +254,7 @@ async def _hold(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + hold
     snap = cache_of(rt).get(chat_id)
-    events: list[_Event] | None = None
+    events: list[LogRow] | None = None
     if snap is None or cursor is not None:
         snap, events = await read(rt, tenant_id=tenant_id, chat_id=chat_id, after=cursor)
     if snap is None or snap.tenant_id != tenant_id or snap.client_key != client_key:
@@ -308,28 +280,19 @@ async def _hold(
             if not snap.active:
                 raise not_found()  # ended, and everything was handed out
         elif look:
-            # woken: read and claim at once (SQLite: one item of the next group commit;
-            # PostgreSQL: two statements, each its own transaction, on one connection)
+            # woken: read and claim at once (``Database.single``)
             if await presence.owner(chat_id) != lease:
                 return Answer([], position)  # preempted: claim nothing
             cache = cache_of(rt)
-            flight = cache.reading(chat_id)
-            try:
-                args = (
+            with cache.reading(chat_id) as flight:
+                looked: _Looked = await rt.db.single(
+                    _look_fn,
                     tenant_id,
                     chat_id,
                     position,
-                    cursor is not None,
                     rt.settings.chat_max_events_per_answer,
+                    key=chat_id,
                 )
-                looked: _Looked = (
-                    await rt.db.batch(_look_fn, *args, key=chat_id)
-                    if rt.db.is_sqlite
-                    else (await rt.db.raw_single(_look_fn, *args)).result
-                )
-            finally:
-                cache.landed(chat_id, flight)
-            cursor = None
             if looked.snap is None:
                 cache.drop(chat_id)
                 raise not_found()

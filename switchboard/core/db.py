@@ -353,8 +353,9 @@ class Database:
 
     # ---- the hottest paths: the driver's cursor, no SQLAlchemy in between ----------------
 
-    def _sqlite_raw(self, *, write: bool) -> sqlite3.Connection:
-        """This thread's own sqlite3 connection (reader threads, or the writer thread)."""
+    def _sqlite_raw(self) -> sqlite3.Connection:
+        """This thread's own sqlite3 connection (the event loop's for reads, the writer's
+        thread, the checkpoint thread)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             path = self.url.split("///", 1)[1]
@@ -370,7 +371,7 @@ class Database:
             hook()
 
     def _sqlite_raw_tx(self, write: bool, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        conn = self._sqlite_raw(write=write)
+        conn = self._sqlite_raw()
         conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
             out = fn(Raw.sqlite(conn), *args)
@@ -409,19 +410,22 @@ class Database:
         async with self.write_engine.begin() as conn:
             return await conn.run_sync(_with_raw, fn, args)
 
-    async def raw_single(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(raw, *args)`` for ``fn`` whose write is one statement, atomic by itself
+    async def single(self, fn: BatchFn, *args: Any, key: str = "") -> Any:
+        """``fn(raw, *args) -> Batched`` whose write is one statement, atomic by itself
         (a conditional update), after reads that need no lock.
 
-        On PostgreSQL it runs without BEGIN and COMMIT (autocommit: each statement is
-        its own transaction, durable when it returns), on one connection: a round trip
-        per statement and none more. On SQLite it is a write transaction of its own.
-        The ``before_commit`` hooks run first (a refused commit: nothing runs)."""
+        On SQLite it is an item of the next group commit (writers take turns there, and
+        many items share one commit). On PostgreSQL it runs without BEGIN and COMMIT
+        (autocommit: each statement is its own transaction, durable when it returns) on
+        one connection: a round trip per statement and none more. The ``before_commit``
+        hooks run first (a refused commit: nothing runs)."""
         if self.is_sqlite:
-            return await self.raw_write(fn, *args)
+            return await self.batch(fn, *args, key=key)
         self._run_before_commit()
         async with self.read_engine.connect() as conn:
-            return await conn.run_sync(_with_raw, fn, args)
+            out: Batched = await conn.run_sync(_with_raw, fn, args)
+        await self.committed(out.publishes, out.calls, background=True)
+        return out.result
 
     # ---- SQLite checkpoints ------------------------------------------------------------
 
@@ -451,7 +455,7 @@ class Database:
             self._checkpointing = None
 
     def _sqlite_checkpoint(self, mode: str) -> None:
-        conn = self._sqlite_raw(write=True)  # the checkpoint thread's own connection
+        conn = self._sqlite_raw()  # the checkpoint thread's own connection
         conn.execute(f"PRAGMA wal_checkpoint({mode})")
 
     # ---- hot paths: synchronous Core in one hop ----------------------------------------

@@ -77,10 +77,12 @@ class Raw:
         self.cursor.execute(self.sql(text), params)
         return int(self.cursor.rowcount)
 
-    @property
-    def for_update(self) -> str:
-        """Row locks where they exist (SQLite serialises writers)."""
-        return " FOR UPDATE" if self.pg else ""
+    def for_update(self, of: str = "") -> str:
+        """Row locks where they exist (SQLite serialises writers): ``of`` names the
+        table (alias) whose rows are locked when the statement joins others."""
+        if not self.pg:
+            return ""
+        return f" FOR UPDATE OF {of}" if of else " FOR UPDATE"
 
     # ---- values ------------------------------------------------------------------------
 

@@ -29,7 +29,6 @@ from functools import partial
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, delete, select
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -1344,7 +1343,7 @@ async def fire_chat_timers(rt: Runtime, *, limit: int = 200) -> int:
         else:
             fire.append((row.id, row.tenant_id))
     if alive:
-        await rt.db.run_write(_look_again, alive, now)
+        await rt.db.raw_write(_look_again, alive, now)
     fired = 0
     for chat_id, tenant_id in fire:
         if await _retry(partial(_fire, rt, tenant_id, chat_id, seen.get(chat_id), now)):
@@ -1352,11 +1351,8 @@ async def fire_chat_timers(rt: Runtime, *, limit: int = 200) -> int:
     return fired + len(alive)
 
 
-def _look_again(
-    conn: Connection, alive: list[tuple[str, datetime, datetime]], now: datetime
-) -> None:
+def _look_again(raw: Raw, alive: list[tuple[str, datetime, datetime]], now: datetime) -> None:
     """The customers of these chats polled lately: look again when they would be gone."""
-    raw = Raw(conn)
     raw.many(
         "UPDATE chat_sessions SET last_poll_at = ?, poll_deadline_at = ?"
         " WHERE id = ? AND poll_deadline_at <= ?",
