@@ -32,6 +32,9 @@ from tests.test_messaging_support import (
     error_of,
     update_entry,
 )
+from tests.test_scim_support import PNG, patch_body, photo_server, scim_headers
+
+__all__ = ["photo_server"]
 
 ORIGIN = "http://127.0.0.1:8080"
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"
@@ -609,3 +612,46 @@ def test_only_failures_to_reach_the_database_are_5004() -> None:
         assert mapped is not None and mapped.code == "5004", error
     late = classify(op("database is locked"))
     assert late is not None and late.code == "5000" and late.status == 504
+
+
+async def test_agent_photos_load_without_headers(
+    browser: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    rt: Runtime,
+    tenant: TenantInfo,
+    photo_server: str,
+) -> None:
+    """An agent with a stored profile photo: that photo, byte for byte; an agent without
+    one: the default picture (SVG). Both as ``<img>`` loads them: no Authorization
+    header, the chat id is the credential."""
+    scim = await scim_headers(client, tenant)
+    r = await client.get(
+        "/configapi/v2/scim/users", params={"filter": 'userName eq "agent1"'}, headers=scim
+    )
+    assert r.status_code == 200, r.text
+    (agent1,) = r.json()["Resources"]
+    photo = {"op": "replace", "path": "photos", "value": [{"value": photo_server + "/photo.png"}]}
+    r = await client.patch(
+        f"/configapi/v2/scim/users/{agent1['id']}", json=patch_body(photo), headers=scim
+    )
+    assert r.status_code == 200, r.text
+
+    pictures: dict[str, httpx.Response] = {}
+    for login in ("agent1", "agent2"):  # agent2 has no photo
+        w = Widget(browser, tenant)
+        await w.start()
+        seat = await connect_agent(client, rt, tenant, w.chat_id, login)
+        async with httpx.AsyncClient(
+            transport=client._transport, base_url="http://testserver"
+        ) as img:
+            for version in (V1, V2):
+                r = await img.get(f"{version}/chats/{w.chat_id}/profilephotos/{seat.party_id}")
+                assert r.status_code == 200, r.text
+                assert "authorization" not in r.request.headers
+                pictures[f"{login}{version}"] = r
+        await seat.end()
+    for version in (V1, V2):
+        mine, default = pictures[f"agent1{version}"], pictures[f"agent2{version}"]
+        assert mine.content == PNG and mine.headers["content-type"] == "image/png"
+        assert default.headers["content-type"].startswith("image/svg+xml")
+        assert default.content.startswith(b"<svg") and default.content != PNG
