@@ -92,13 +92,18 @@ class CallingListRead(_Camel):
     campaigns: list[str]
 
 
+# Record indexes are 32-bit columns: a bound here keeps any number a client sends (as a
+# JSON number or as a string such as "99999999999999999999") from reaching SQL.
+INDEX_MAX = 2**31 - 1
+
+
 class Paging(BaseModel):
     """``getAll`` body: numbers may arrive as strings (``"maxSize": "100"``)."""
 
     model_config = ConfigDict(extra="ignore")
 
-    fromIndex: int = Field(default=0, ge=0)
-    maxSize: int = Field(default=1000, ge=0)
+    fromIndex: int = Field(default=0, ge=0, le=INDEX_MAX)
+    maxSize: int = Field(default=1000, ge=0, le=INDEX_MAX)
 
 
 class Since(BaseModel):
@@ -107,7 +112,7 @@ class Since(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     fromTime: str = Field(min_length=1)
-    maxSize: int = Field(default=1000, ge=0)
+    maxSize: int = Field(default=1000, ge=0, le=INDEX_MAX)
 
 
 RecordBody = dict[str, Any]

@@ -1,0 +1,344 @@
+"""Issue 12, the gaps: paging numbers bounded before SQL, the login throttle's and the
+bus's Redis outages logged once (and their end), growing delays over HTTP, uploads served
+so that they never run, tokens kept out of URLs and logs, a request body declared by
+every write operation of the OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from switchboard.app import create_app
+from switchboard.auth.throttle import LoginThrottle
+from switchboard.core import clock
+from switchboard.core.bus import RedisBus
+from switchboard.core.runtime import Runtime
+from switchboard.core.settings import Settings
+from tests.conftest import TenantInfo, free_port
+from tests.test_messaging_support import V2, Customer, auth, connect_agent, error_of
+
+API = "/configapi/v2"
+TOKEN = "/configapi/v2/oauth/token"
+WEB = Path(__file__).resolve().parent.parent / "switchboard" / "web"
+
+
+# ---- paging numbers never reach SQL unbounded ------------------------------------------
+
+
+async def test_calling_list_paging_numbers_are_bounded(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    h = admin_headers
+    base = f"{API}/callinglist"
+    campaign = "list.csv/Outbound Campaign"
+    huge = ("99999999999999999999", str(2**63), str(2**31), 2**31, "1" * 40)
+    for value in huge:
+        for path, body in (
+            ("getAll", {"fromIndex": value, "maxSize": 10}),
+            ("getAll", {"fromIndex": 0, "maxSize": value}),
+            ("getCompleted", {"fromTime": "2021-01-01T00:00:00Z", "maxSize": value}),
+            ("getChanged", {"fromTime": "2021-01-01T00:00:00Z", "maxSize": value}),
+        ):
+            r = await client.post(f"{base}/{path}/{campaign}", json=body, headers=h)
+            assert r.status_code == 400, (path, body, r.status_code, r.text)
+            assert r.json()["error"] == "bad_request", r.text
+    # beyond 64 bits as a JSON number: refused by the JSON decoder, same format
+    r = await client.post(
+        f"{base}/getAll/{campaign}",
+        content=b'{"fromIndex": 18446744073709551616, "maxSize": 1}',
+        headers={**h, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 400 and r.json()["error"] == "bad_request", r.text
+    # the largest index is an ordinary (empty) page
+    r = await client.post(
+        f"{base}/getAll/{campaign}", json={"fromIndex": str(2**31 - 1), "maxSize": 5}, headers=h
+    )
+    assert r.status_code == 200 and r.json() == [], r.text
+
+
+async def test_messaging_cursor_beyond_64_bits(
+    client: httpx.AsyncClient, tenant: TenantInfo
+) -> None:
+    c = Customer(client, tenant)
+    await c.start()
+    for cursor in ("18446744073709551616", "9223372036854775808", "1" * 40, "-1"):
+        r = await c.get(f"/chats/{c.chat_id}/events", params={"cursor": cursor})
+        assert error_of(r) == (400, "5003"), (cursor, r.text)
+        r = await c.post(f"/chats/{c.chat_id}/events", {"events": []}, params={"cursor": cursor})
+        assert error_of(r) == (400, "5003"), (cursor, r.text)
+    r = await c.get(f"/chats/{c.chat_id}/events", params={"cursor": "0"})
+    assert r.status_code == 200, r.text
+
+
+# ---- Redis outages: logged once, and their end once ------------------------------------
+
+
+class Redis:
+    """A throw-away redis-server on a free port, stopped and started by the test."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            probe = subprocess.run(
+                ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True
+            )
+            if probe.stdout.strip() == "PONG":
+                return
+            time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def redis_server() -> Iterator[Redis]:
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        pytest.skip("redis-server is not installed")
+    server = Redis()
+    yield server
+    server.stop()
+
+
+def _lines(caplog: pytest.LogCaptureFixture, logger: str, text: str) -> int:
+    return sum(1 for r in caplog.records if r.name == logger and text in r.getMessage())
+
+
+async def test_throttle_logs_an_outage_once_and_its_end(
+    redis_server: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="switchboard.auth.throttle")
+    logger = "switchboard.auth.throttle"
+    throttle = LoginThrottle(
+        Settings(redis_url=redis_server.url, bus_prefix="gaps", lockout_threshold=3)
+    )
+    # Redis is down (nothing listens on the port): failures still count, in memory
+    for _ in range(3):
+        assert await throttle.account_wait("t1", "ann") == 0
+        await throttle.failed("t1", "ann", "198.18.200.1")
+    assert await throttle.account_wait("t1", "ann") > 0
+    # retries come after growing pauses on the engine's clock: each one fails again
+    for pause in (1, 2, 4, 8, 16, 32, 60, 60):
+        clock.advance(pause)
+        assert (await throttle.state("t1", "bob")).locked is False
+    assert _lines(caplog, logger, "Redis unreachable") == 1
+    assert _lines(caplog, logger, "reachable again") == 0
+    # Redis comes back: the next retry uses it, and says so once
+    redis_server.start()
+    clock.advance(60)
+    for _ in range(3):
+        await throttle.failed("t1", "cyd", "198.18.200.1")
+    assert await throttle.account_wait("t1", "cyd") > 0  # counted in Redis
+    assert _lines(caplog, logger, "reachable again") == 1
+    # down again: one more outage line, not one per attempt
+    redis_server.stop()
+    for _ in range(5):
+        await throttle.failed("t1", "dan", "198.18.200.1")
+        clock.advance(61)
+    assert _lines(caplog, logger, "Redis unreachable") == 2
+    assert _lines(caplog, logger, "reachable again") == 1
+
+
+async def test_bus_logs_an_outage_once_and_its_end(
+    redis_server: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="switchboard.core.bus")
+    logger = "switchboard.core.bus"
+    redis_server.start()
+    bus = RedisBus(redis_server.url, prefix="gaps")
+    await bus.start()
+    try:
+        async with bus.listen(["t"]) as waiter:
+            await bus.publish("t", "1")
+            assert await waiter.wait(5) and waiter.drain() == ["1"]
+            redis_server.stop()
+            for i in range(5):  # this process's readers are still woken
+                await bus.publish("t", f"down{i}")
+            assert waiter.drain() == [f"down{i}" for i in range(5)]
+            assert _lines(caplog, logger, "redis bus unavailable") == 1
+            redis_server.start()
+            # the listener reconnects on its own (backing off): wait for it, bounded
+            async with asyncio.timeout(30):
+                while _lines(caplog, logger, "reachable again") == 0:
+                    await bus.publish("t", "up")
+                    await asyncio.sleep(0.1)
+            assert _lines(caplog, logger, "redis bus unavailable") == 1
+            assert _lines(caplog, logger, "reachable again") == 1
+    finally:
+        await bus.stop()
+
+
+# ---- growing delays over HTTP ---------------------------------------------------------
+
+
+@pytest.fixture
+async def tiered_app(migrated: Settings) -> AsyncIterator[FastAPI]:
+    """The app with source tiers of a minute, 10 minutes and an hour, its windows in
+    process memory (on the engine's clock, which the test moves), no background work."""
+    settings = migrated.model_copy(
+        update={
+            "redis_url": None,
+            "login_source_limits": "3 per minute; 6 per 10 minutes; 9 per hour",
+            "run_background_workers": False,
+        }
+    )
+    runtime = Runtime.create(settings)
+    application = create_app(runtime=runtime)
+    async with application.router.lifespan_context(application):
+        yield application
+    await runtime.stop()
+
+
+async def test_bad_logins_get_429_with_growing_retry_after(
+    tiered_app: FastAPI, tenant: TenantInfo
+) -> None:
+    transport = httpx.ASGITransport(app=tiered_app, client=("198.18.201.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        waits: list[int] = []
+        for pause in (0, 61, 601):
+            clock.advance(pause)
+            for _ in range(3):
+                r = await c.post(TOKEN, data=tenant.token_form(secret="wrong"))
+                assert r.status_code == 401, r.text
+            r = await c.post(TOKEN, data=tenant.token_form(secret="wrong"))
+            assert r.status_code == 429, r.text
+            assert r.json()["error"] == "invalid_request"
+            waits.append(int(r.headers["retry-after"]))
+            # the agent login is refused alike, in its own format
+            r = await c.post(
+                "/agentapi/v1/login",
+                json={"tenant": tenant.domain, "loginId": "admin", "password": "x"},
+            )
+            assert r.status_code == 429 and int(r.headers["retry-after"]) == waits[-1]
+        assert 50 <= waits[0] <= 60, waits
+        assert 500 <= waits[1] <= 600, waits
+        assert 2800 <= waits[2] <= 3600 - 662 + 1, waits
+        assert waits[0] < waits[1] < waits[2]
+        # once the hour has passed, the right secret logs in again
+        clock.advance(3600)
+        r = await c.post(TOKEN, data=tenant.token_form())
+        assert r.status_code == 200, r.text
+
+
+# ---- uploads are served so that they never run -----------------------------------------
+
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+
+
+def _served_safely(r: httpx.Response) -> None:
+    assert r.status_code == 200, r.text
+    assert r.content == SVG
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in r.headers["content-security-policy"]
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    assert r.headers["content-disposition"].startswith("attachment")
+
+
+async def test_uploaded_svg_is_a_sandboxed_download(
+    client: httpx.AsyncClient, rt: Runtime, tenant: TenantInfo
+) -> None:
+    c = Customer(client, tenant)
+    await c.start()
+    seat = await connect_agent(client, rt, tenant, c.chat_id)
+    r = await client.post(
+        f"{V2}/files",
+        params=c.params(),
+        headers=c.headers,
+        files={"file": ("pic.svg", SVG, "image/svg+xml")},
+    )
+    assert r.status_code == 200, r.text
+    file_id = r.json()["file_id"]
+    bare = {"Authorization": auth(c.client_id)}
+    _served_safely(await client.get(f"{V2}/chats/{c.chat_id}/files/{file_id}", headers=bare))
+    _served_safely(await client.get(f"/clientweb/file/{file_id}", headers=bare))
+    _served_safely(
+        await client.get(
+            f"/agentapi/v1/interactions/{seat.interaction_id}/files/{file_id}",
+            headers=seat.headers,
+        )
+    )
+    # an agent's SVG, fetched by the customer and by the agent
+    r = await client.post(
+        f"/agentapi/v1/interactions/{seat.interaction_id}/files",
+        files={"file": ("logo.svg", SVG, "image/svg+xml")},
+        headers=seat.headers,
+    )
+    assert r.status_code == 200, r.text
+    polled = [e for e in await c.poll() if e["event"] == "chat_session_file"]
+    agent_file = polled[-1]["file_id"]
+    assert agent_file != file_id
+    _served_safely(await client.get(f"/clientweb/file/{agent_file}", headers=bare))
+    _served_safely(
+        await client.get(
+            f"/agentapi/v1/interactions/{seat.interaction_id}/files/{agent_file}",
+            headers=seat.headers,
+        )
+    )
+
+
+# ---- tokens stay out of URLs, and out of the logs when a client puts them there ---------
+
+# a token in a query string, however the script builds it
+_TOKEN_IN_URL = re.compile(
+    r"""[?&](access_)?token=|searchParams\.(set|append)\(\s*["'](access_)?token["']"""
+    r"""|["'](access_)?token["']\s*\]?\s*,\s*[^)]*\)\s*;?\s*//\s*query""",
+    re.IGNORECASE,
+)
+
+
+def test_our_clients_keep_tokens_out_of_urls() -> None:
+    scripts = sorted(WEB.glob("agent/*.js")) + sorted(WEB.glob("wallboard/*.js"))
+    pages = sorted(WEB.glob("agent/*.html")) + sorted(WEB.glob("wallboard/*.html"))
+    assert len(scripts) >= 3, scripts
+    for path in scripts + pages:
+        text = path.read_text()
+        for n, line in enumerate(text.splitlines(), 1):
+            assert not _TOKEN_IN_URL.search(line), f"{path.name}:{n}: {line.strip()}"
+    # the desktop authenticates its WebSocket in the first frame, never in the URL
+    app_js = (WEB / "agent" / "app.js").read_text()
+    assert 'type: "auth", access_token: S.token' in app_js
+    ws_line = next(x for x in app_js.splitlines() if "new WebSocket(" in x)
+    assert "token" not in ws_line.lower()
+
+
+async def test_token_in_a_query_string_is_redacted_in_the_access_log(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="switchboard.access")
+    token = admin_headers["Authorization"].split()[1]
+    r = await client.get(f"{API}/team", params={"access_token": token, "page": "1"})
+    assert r.status_code == 401  # a token in the URL is no credential here
+    r = await client.get("/agentapi/v1/me", params={"access_token": token})
+    lines = [x.getMessage() for x in caplog.records if x.name == "switchboard.access"]
+    mine = [x for x in lines if f"{API}/team" in x or "/agentapi/v1/me" in x]
+    assert len(mine) == 2, lines
+    assert all("access_token=REDACTED" in x for x in mine), mine
+    assert "page=1" in mine[0]
+    text = "\n".join(x.getMessage() for x in caplog.records)
+    assert token not in text
