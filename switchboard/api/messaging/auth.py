@@ -256,7 +256,6 @@ async def authenticate(request: Request, *, version: int, tenant_hint: str | Non
         client_key = f"cookie:{cookie}"
     else:
         client_key = client_id
-    forwarded = request.headers.get("x-forwarded-proto", "")
     return Client(
         rt=rt,
         version=version,
@@ -268,5 +267,7 @@ async def authenticate(request: Request, *, version: int, tenant_hint: str | Non
         client_key=client_key,
         user_agent=user_agent_of(request),
         new_cookie=new_cookie,
-        secure=request.scope.get("scheme") == "https" or forwarded == "https",
+        # https as uvicorn saw it: X-Forwarded-Proto counts from trusted proxies only
+        # (SWITCHBOARD_FORWARDED_ALLOW_IPS), never from anyone who sends it
+        secure=request.scope.get("scheme") == "https",
     )
