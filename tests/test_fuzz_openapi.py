@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from switchboard.core.runtime import Runtime
 from tests.conftest import PASSWORD, new_tenant
+from tests.test_scim_support import set_settings
 
 FUZZ_EXAMPLES = int(os.environ.get("SWITCHBOARD_FUZZ_EXAMPLES", "6"))
 SOURCE = ("198.51.100.77", 40000)  # its own client address: its failed logins throttle no one
@@ -59,6 +60,8 @@ def _auth_for(path: str, creds: dict[str, str]) -> dict[str, str]:
 @pytest.mark.timeout(600)
 async def test_no_operation_answers_5xx(app: FastAPI, rt: Runtime) -> None:
     tenant = await new_tenant(rt)
+    # SCIM bodies may name photo URLs: stored as given, never fetched (no DNS look-ups)
+    await set_settings(rt, tenant, scim_photos="url")
     transport = httpx.ASGITransport(app=app, client=SOURCE)
     loop = asyncio.get_running_loop()
     async with httpx.AsyncClient(

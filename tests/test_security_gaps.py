@@ -342,3 +342,84 @@ async def test_token_in_a_query_string_is_redacted_in_the_access_log(
     assert "page=1" in mine[0]
     text = "\n".join(x.getMessage() for x in caplog.records)
     assert token not in text
+
+
+# ---- every write operation declares its body --------------------------------------------
+
+# Write operations that really take no body: the path names everything they do.
+NO_BODY: dict[tuple[str, str], str] = {
+    ("POST", "/agentapi/v1/logout"): "ends the caller's own session",
+    ("POST", "/agentapi/v1/interactions/{interaction_id}/accept"): "accepts the offer named",
+    ("POST", "/agentapi/v1/interactions/{interaction_id}/reject"): "rejects the offer named",
+    ("POST", "/agentapi/v1/interactions/{interaction_id}/leave"): "leaves the chat named",
+    ("POST", "/agentapi/v1/interactions/{interaction_id}/callback"): "calls the chat's number",
+    ("POST", "/agentapi/v1/outbound/{attempt_id}/start"): "starts the attempt named",
+    ("POST", "/agentapi/v1/outbound/{attempt_id}/hangup"): "hangs the attempt up",
+    ("PUT", "/configapi/v2/user/lock/{username}"): "clears the lockout (seed 003: no body)",
+    ("POST", "/configapi/v2/callinglist/deleteAll/{list_name}"): "empties the list named",
+    ("POST", "/configapi/v2/campaign/{name}/start"): "starts the campaign named",
+    ("POST", "/configapi/v2/campaign/{name}/stop"): "stops the campaign named",
+    ("PUT", "/configapi/v2/campaign/{name}/lists/{list_name}"): "binds the list named",
+    ("POST", "/configapi/v2/donotcalllist/deleteAll/{list_name}"): "empties the list named",
+    ("POST", "/clientweb/api/v2/closecase"): "closes the caller's case (seed: no body)",
+    ("POST", "/clientweb/api/v2/chats/{chat_id}/closecase"): "closes the chat's case",
+}
+
+
+def test_every_write_operation_declares_its_body(app: FastAPI) -> None:
+    doc = app.openapi()
+    missing: list[str] = []
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            key = (method.upper(), path)
+            if key[0] not in ("POST", "PUT", "PATCH"):
+                continue
+            declared = op.get("requestBody")
+            if key in NO_BODY:
+                # an operation that gained a body leaves the list
+                assert declared is None, f"{key} declares a body now: remove it from NO_BODY"
+                continue
+            if declared is None:
+                missing.append(f"{key[0]} {path}")
+                continue
+            content = declared.get("content") or {}
+            assert content, key
+            assert all("schema" in media for media in content.values()), key
+    assert not missing, "write operations without a declared body:\n" + "\n".join(missing)
+    assert all(reason.strip() for reason in NO_BODY.values())
+
+
+async def test_odd_bytes_and_numbers_in_form_bodies_are_4xx(
+    client: httpx.AsyncClient, rt: Runtime, tenant: TenantInfo
+) -> None:
+    """What the fuzzer's declared bodies led to: bytes that are no UTF-8 in a Twilio
+    callback, and GMS transcript positions past 64 bits or in other scripts' digits."""
+    saved = rt.settings.public_url
+    rt.settings.public_url = "http://testserver"
+    try:
+        r = await client.post(
+            "/carriers/twilio/calls/unknown/status",
+            content=b"\xff\xfeCallSid=\xff",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    finally:
+        rt.settings.public_url = saved
+    assert r.status_code == 403, r.text
+    r = await client.post("/genesys/2/chat/test", data={"_tenant": tenant.domain, "firstName": "A"})
+    assert r.status_code == 200, r.text
+    chat = r.json()
+    for position in ("99999999999999999999", "9" * 5000, "\u00b2", "-1", "3"):
+        r = await client.post(
+            f"/genesys/2/chat/test/{chat['chatId']}/refresh",
+            data={
+                "_tenant": tenant.domain,
+                "secureKey": chat["secureKey"],
+                "userId": chat["userId"],
+                "fromPosition": position,
+            },
+        )
+        if position == "3":
+            assert r.status_code == 200, r.text
+        else:
+            assert r.status_code == 400, (position[:10], r.text)
+            assert r.json()["statusCode"] == 2

@@ -32,6 +32,39 @@ from switchboard.users.models import Privilege
 router = APIRouter(tags=["Carriers"])
 
 
+def _twilio_doc(**fields: str) -> dict[str, object]:
+    """A Twilio callback's body: a form signed by ``X-Twilio-Signature``."""
+    properties = {
+        "CallSid": {"type": "string", "description": "Twilio's id of the call"},
+        **{name: {"type": "string", "description": text} for name, text in fields.items()},
+    }
+    schema = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": {"type": "string"},
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+        }
+    }
+
+
+STATUS_DOC = _twilio_doc(
+    CallStatus="queued, ringing, in-progress, completed, busy, failed, no-answer, canceled",
+    AnsweredBy="Answering machine detection: human, machine_start, fax, unknown...",
+    CallDuration="Seconds",
+)
+ANSWER_DOC = _twilio_doc(AnsweredBy="Answering machine detection: human, machine_start...")
+RECORDING_DOC = _twilio_doc(
+    RecordingSid="Twilio's id of the recording",
+    RecordingStatus="in-progress, completed, absent, failed",
+    RecordingUrl="Where the recording is (completed)",
+    RecordingDuration="Seconds",
+)
+
+
 def _rt(request: Request) -> Runtime:
     rt: Runtime = request.app.state.rt
     return rt
@@ -40,7 +73,8 @@ def _rt(request: Request) -> Runtime:
 async def _signed_form(request: Request) -> dict[str, str]:
     """The callback's form, once its ``X-Twilio-Signature`` checks out (403)."""
     rt = _rt(request)
-    pairs = parse_qsl((await request.body()).decode(), keep_blank_values=True)
+    # bytes that are no UTF-8 cannot carry a valid signature: refused below, never a 500
+    pairs = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
     public = (rt.settings.public_url or "").rstrip("/")
     url = public + request.url.path
     if request.url.query:
@@ -64,6 +98,7 @@ async def _known(rt: Runtime, call_id: str, form: dict[str, str]) -> None:
 @router.post(
     twilio.CALLBACK_PREFIX + "/{call_id}/status",
     summary="Twilio status callback",
+    openapi_extra=STATUS_DOC,
     status_code=204,
 )
 async def twilio_status(call_id: str, request: Request) -> Response:
@@ -79,6 +114,7 @@ async def twilio_status(call_id: str, request: Request) -> Response:
 @router.post(
     twilio.CALLBACK_PREFIX + "/{call_id}/answer",
     summary="Twilio: the TwiML of an answered call",
+    openapi_extra=ANSWER_DOC,
     response_class=Response,
 )
 async def twilio_answer(call_id: str, request: Request) -> Response:
@@ -100,6 +136,7 @@ async def twilio_answer(call_id: str, request: Request) -> Response:
 @router.post(
     twilio.CALLBACK_PREFIX + "/{call_id}/recording",
     summary="Twilio recording status callback",
+    openapi_extra=RECORDING_DOC,
     status_code=204,
 )
 async def twilio_recording(call_id: str, request: Request) -> Response:

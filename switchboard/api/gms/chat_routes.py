@@ -162,7 +162,8 @@ def _position(raw: str | None) -> int:
     if raw is None:
         return 1
     text = raw.strip()
-    if not text.isdigit():
+    # ASCII digits, 18 at most: a number SQL takes (a position past the end reads nothing)
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise Invalid("fromPosition must be a non-negative integer")
     return max(int(text), 1)
 
@@ -180,7 +181,12 @@ async def _authorized(
     )
 
 
-@router.post("/{chat_service}", summary="Request a chat", response_model=ChatAnswer)
+@router.post(
+    "/{chat_service}",
+    summary="Request a chat",
+    response_model=ChatAnswer,
+    openapi_extra=forms.CHAT_DOC,
+)
 async def create(request: Request, chat_service: str) -> Response:
     rt = _rt(request)
     async with forms.body_of(rt, request) as params:
@@ -192,6 +198,7 @@ async def create(request: Request, chat_service: str) -> Response:
     "/{chat_service}/{chat_id}/{action}",
     summary="refresh (transcript from fromPosition), send, startTyping, stopTyping, disconnect",
     response_model=ChatAnswer,
+    openapi_extra=forms.CHAT_DOC,
 )
 async def act(request: Request, chat_service: str, chat_id: str, action: str) -> Response:
     rt = _rt(request)

@@ -172,3 +172,58 @@ async def body_of(rt: Runtime, request: Request) -> AsyncIterator[Params]:
         yield params
     finally:
         close(params)
+
+
+# ---- what the OpenAPI document says about these bodies ---------------------------------
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
+
+
+def _field(description: str) -> dict[str, Any]:
+    return {"type": "string", "description": description}
+
+
+def form_doc(**fields: str) -> dict[str, Any]:
+    """``openapi_extra`` of a GMS body: named fields (name -> description) and any other
+    key/value (strings; multipart bodies may also carry files), in each media type
+    :func:`read` accepts. No body at all is allowed too."""
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "_tenant": _field("The tenant's domain (when the host does not name it)"),
+            **{name: _field(text) for name, text in fields.items()},
+        },
+        "additionalProperties": {"type": "string"},
+    }
+    return {
+        "requestBody": {
+            "required": False,
+            "content": {ctype: {"schema": schema} for ctype in FORM_TYPES},
+        }
+    }
+
+
+CALLBACK_DOC = form_doc(
+    _customer_number="The number to call back",
+    _desired_time="When to call, ISO 8601 (absent: as soon as possible)",
+)
+SERVICE_DOC = form_doc(
+    _phone_number="The customer's number (request-interaction, match-interaction)",
+    _provide_code="true: answer with an access code",
+    _resource_group="The access numbers' group",
+    _expiration_time="Seconds until the service expires",
+    _chat_service="request-chat: the chat service",
+)
+CHAT_DOC = form_doc(
+    firstName="The customer's first name",
+    lastName="The customer's last name",
+    nickname="The customer's nickname",
+    emailAddress="The customer's e-mail address",
+    subject="The chat's subject",
+    text="The first message",
+    userId="The chat's user id (requests after the first)",
+    secureKey="The chat's secure key (requests after the first)",
+    message="send: the message",
+    fromPosition="refresh: the transcript from this position",
+)
+STORAGE_DOC = form_doc()

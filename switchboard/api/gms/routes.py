@@ -97,7 +97,12 @@ async def _callback(
     return svc, _progress(progress, svc.id)
 
 
-@router.post("/service/callback", summary="Request a callback", response_model=ServiceCreated)
+@router.post(
+    "/service/callback",
+    summary="Request a callback",
+    response_model=ServiceCreated,
+    openapi_extra=forms.CALLBACK_DOC,
+)
 async def create_callback(request: Request) -> Response:
     return await _create_callback(request, "callback")
 
@@ -115,6 +120,7 @@ async def list_all_callbacks(request: Request) -> Response:
     "/service/callback/{name}",
     summary="Request a callback of the callback service {name}",
     response_model=ServiceCreated,
+    openapi_extra=forms.CALLBACK_DOC,
 )
 async def create_named_callback(request: Request, name: str) -> Response:
     return await _create_callback(request, name)
@@ -145,6 +151,7 @@ async def get_callback(request: Request, name: str, service_id: str) -> Response
     "/service/callback/{name}/{service_id}",
     summary="Reschedule a callback (_desired_time)",
     response_model=ServiceCreated,
+    openapi_extra=forms.CALLBACK_DOC,
 )
 async def reschedule_callback(request: Request, name: str, service_id: str) -> Response:
     rt = _rt(request)
@@ -200,6 +207,7 @@ def _match_answer(svc: GmsService) -> dict[str, Any]:
     summary="Create a service: request-interaction, request-access, match-interaction, "
     "request-chat or callback",
     response_model=ServiceCreated,
+    openapi_extra=forms.SERVICE_DOC,
 )
 async def create_service(request: Request, name: str) -> Response:
     rt = _rt(request)
@@ -260,6 +268,7 @@ async def delete_service(request: Request, service_id: str) -> Response:
 @router.post(
     "/service/{service_id}/ixn/chat",
     summary="Create the chat of a request-chat service (answers in the Chat API v2 shape)",
+    openapi_extra=forms.CHAT_DOC,
 )
 async def create_service_chat(request: Request, service_id: str) -> Response:
     return await chat_routes.create_for_service(request, service_id)
@@ -268,6 +277,7 @@ async def create_service_chat(request: Request, service_id: str) -> Response:
 @router.post(
     "/service/{service_id}/ixn/chat/{action}",
     summary="refresh, send, startTyping, stopTyping, disconnect of a request-chat's chat",
+    openapi_extra=forms.CHAT_DOC,
 )
 async def service_chat_action(request: Request, service_id: str, action: str) -> Response:
     return await chat_routes.action_for_service(request, service_id, action)
@@ -283,6 +293,7 @@ async def get_status(request: Request, service_id: str) -> Response:
 @router.post(
     "/service/{service_id}/{request_name}",
     summary="A service-specific request: status, cancel, match",
+    openapi_extra=forms.STORAGE_DOC,
 )
 async def service_request(request: Request, service_id: str, request_name: str) -> Response:
     rt = _rt(request)
@@ -322,6 +333,7 @@ async def _entry(rt: Runtime, tenant_id: str, entry_id: str) -> GmsStorageEntry:
     "/storage/{ttl}",
     summary="Store key/values (and files) for ttl seconds",
     response_model=StorageCreated,
+    openapi_extra=forms.STORAGE_DOC,
 )
 async def storage_create(request: Request, ttl: str) -> Response:
     rt = _rt(request)
@@ -341,6 +353,7 @@ async def storage_create(request: Request, ttl: str) -> Response:
     "/storage/{entry_id}/{ttl}",
     summary="Add or replace keys; the entry then expires after ttl seconds",
     response_model=StorageCreated,
+    openapi_extra=forms.STORAGE_DOC,
 )
 async def storage_update(request: Request, entry_id: str, ttl: str) -> Response:
     rt = _rt(request)

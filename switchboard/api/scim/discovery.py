@@ -29,6 +29,7 @@ from scim2_models import (
     Sort,
 )
 
+from switchboard.api.scim import bodies
 from switchboard.api.scim.common import (
     LIST_SCHEMA,
     MAX_RESULTS,
@@ -198,7 +199,12 @@ async def query_all(request: Request, principal: Manager) -> JSONResponse:
     return response(page(search, found, Context.RESOURCE_QUERY_RESPONSE))
 
 
-@router.post("/.search", summary="Search users and groups", responses=ERRORS)
+@router.post(
+    "/.search",
+    summary="Search users and groups",
+    responses=ERRORS,
+    openapi_extra=bodies.SEARCH_DOC,
+)
 async def search_all(request: Request, principal: Manager) -> JSONResponse:
     search = search_request(ScimUser | ScimGroup, await read_object(request))
     found = await _search_all(request, principal.tenant_id, search)

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from scim2_models import Context, PatchOp, SearchRequest
 from sqlalchemy import select
 
+from switchboard.api.scim import bodies
 from switchboard.api.scim.common import (
     WRITE_ATTEMPTS,
     Manager,
@@ -110,7 +111,15 @@ def _answer(
     )
 
 
-@route(router, "POST", "/groups", status_code=201, summary="Create Group (team)", responses=ERRORS)
+@route(
+    router,
+    "POST",
+    "/groups",
+    status_code=201,
+    summary="Create Group (team)",
+    responses=ERRORS,
+    openapi_extra=bodies.GROUP_DOC,
+)
 async def create_group(request: Request, principal: Manager) -> JSONResponse:
     rt = runtime(request)
     payload = {
@@ -162,7 +171,14 @@ async def list_groups(request: Request, principal: Manager) -> JSONResponse:
     return response(page(search, found, Context.RESOURCE_QUERY_RESPONSE))
 
 
-@route(router, "POST", "/groups/.search", summary="Search groups", responses=ERRORS)
+@route(
+    router,
+    "POST",
+    "/groups/.search",
+    summary="Search groups",
+    responses=ERRORS,
+    openapi_extra=bodies.SEARCH_DOC,
+)
 async def search_groups_post(request: Request, principal: Manager) -> JSONResponse:
     search = search_request(ScimGroup, await read_object(request))
     found = await search_groups(runtime(request), principal.tenant_id, search, base_url(request))
@@ -202,7 +218,14 @@ async def _write(
     raise ScimError(409, "The group is being changed concurrently; try again")
 
 
-@route(router, "PUT", "/groups/{group_id}", summary="Replace Group", responses=ERRORS)
+@route(
+    router,
+    "PUT",
+    "/groups/{group_id}",
+    summary="Replace Group",
+    responses=ERRORS,
+    openapi_extra=bodies.GROUP_DOC,
+)
 async def replace_group(group_id: str, request: Request, principal: Manager) -> JSONResponse:
     payload = await read_object(request)
     asserted = {k.lower() for k in payload}
@@ -222,7 +245,14 @@ async def replace_group(group_id: str, request: Request, principal: Manager) -> 
     return _answer(request, updated, Context.RESOURCE_REPLACEMENT_RESPONSE)
 
 
-@route(router, "PATCH", "/groups/{group_id}", summary="Update Group (PATCH)", responses=ERRORS)
+@route(
+    router,
+    "PATCH",
+    "/groups/{group_id}",
+    summary="Update Group (PATCH)",
+    responses=ERRORS,
+    openapi_extra=bodies.PATCH_DOC,
+)
 async def patch_group(group_id: str, request: Request, principal: Manager) -> JSONResponse:
     body = await read_object(request)
     patch: PatchOp[ScimGroup] = scim_call(

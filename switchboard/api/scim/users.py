@@ -17,6 +17,7 @@ from scim2_models.path import (
 )
 from sqlalchemy import ColumnElement, and_, func, select
 
+from switchboard.api.scim import bodies
 from switchboard.api.scim.common import (
     WRITE_ATTEMPTS,
     Manager,
@@ -90,7 +91,15 @@ def _answer(
 # ---- create -------------------------------------------------------------------------
 
 
-@route(router, "POST", "/users", status_code=201, summary="Create User", responses=ERRORS)
+@route(
+    router,
+    "POST",
+    "/users",
+    status_code=201,
+    summary="Create User",
+    responses=ERRORS,
+    openapi_extra=bodies.USER_DOC,
+)
 async def create_user(request: Request, principal: Manager) -> JSONResponse:
     rt = runtime(request)
     payload = scim.prepare_user_payload(await read_object(request))
@@ -176,7 +185,14 @@ async def list_users(request: Request, principal: Manager) -> JSONResponse:
     return response(page(search, found, Context.RESOURCE_QUERY_RESPONSE))
 
 
-@route(router, "POST", "/users/.search", summary="Search users", responses=ERRORS)
+@route(
+    router,
+    "POST",
+    "/users/.search",
+    summary="Search users",
+    responses=ERRORS,
+    openapi_extra=bodies.SEARCH_DOC,
+)
 async def search_users_post(request: Request, principal: Manager) -> JSONResponse:
     body = await read_object(request)
     search = search_request(ScimUser, body)
@@ -226,7 +242,14 @@ async def _write(
     raise ScimError(409, "The user is being changed concurrently; try again")
 
 
-@route(router, "PUT", "/users/{user_id}", summary="Replace User", responses=ERRORS)
+@route(
+    router,
+    "PUT",
+    "/users/{user_id}",
+    summary="Replace User",
+    responses=ERRORS,
+    openapi_extra=bodies.USER_DOC,
+)
 async def replace_user(user_id: str, request: Request, principal: Manager) -> JSONResponse:
     payload = scim.prepare_user_payload(await read_object(request))
     asserted = _asserted(payload)
@@ -246,7 +269,14 @@ async def replace_user(user_id: str, request: Request, principal: Manager) -> JS
     return _answer(request, updated, Context.RESOURCE_REPLACEMENT_RESPONSE)
 
 
-@route(router, "PATCH", "/users/{user_id}", summary="Update User (PATCH)", responses=ERRORS)
+@route(
+    router,
+    "PATCH",
+    "/users/{user_id}",
+    summary="Update User (PATCH)",
+    responses=ERRORS,
+    openapi_extra=bodies.PATCH_DOC,
+)
 async def patch_user(user_id: str, request: Request, principal: Manager) -> JSONResponse:
     body = await read_object(request)
     patch: PatchOp[ScimUser] = scim_call(

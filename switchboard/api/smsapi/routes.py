@@ -75,6 +75,48 @@ SEND_DOC: dict[str, Any] = {
 }
 
 
+def _webhook_doc(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    """A webhook's body: the carrier's form (Twilio's way) or the same fields as JSON."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {ctype: {"schema": schema} for ctype in (*FORM_TYPES, *JSON_TYPES)},
+        }
+    }
+
+
+def _s(description: str) -> dict[str, Any]:
+    return {"type": "string", "description": description}
+
+
+INBOUND_DOC = _webhook_doc(
+    ["To", "From"],
+    {
+        "To": _s("The tenant's text-capable access number, E.164"),
+        "From": _s("The sender, E.164"),
+        "Body": {"type": "string", "maxLength": actions.MAX_BODY},
+        "MessageSid": _s("The carrier's id of the message"),
+        "MediaUrls": {
+            "type": "array",
+            "maxItems": actions.MAX_MEDIA,
+            "items": {"type": "string", "format": "uri"},
+        },
+        "NumMedia": _s("Twilio: how many MediaUrlN follow"),
+        "MediaUrl0": {"type": "string", "format": "uri"},
+    },
+)
+STATUS_DOC = _webhook_doc(
+    ["MessageSid", "MessageStatus"],
+    {
+        "MessageSid": _s("The carrier's id of the message"),
+        "MessageStatus": _s("queued, sent, delivered, undelivered, failed..."),
+        "ErrorCode": _s("The carrier's error code"),
+        "ErrorMessage": _s("The carrier's error text"),
+    },
+)
+
+
 def _rt(request: Request) -> Runtime:
     rt: Runtime = request.app.state.rt
     return rt
@@ -199,6 +241,7 @@ def _media(data: dict[str, Any]) -> tuple[str, ...]:
     "/inbound",
     summary="Receive a message (webhook for the carrier; our extension)",
     response_model=InboundRead,
+    openapi_extra=INBOUND_DOC,
     responses={
         400: {"description": "Invalid To/From"},
         401: {"description": "Missing or wrong webhook secret"},
@@ -234,6 +277,7 @@ async def inbound(
 @router.post(
     "/status",
     summary="Delivery report (webhook for the carrier; our extension)",
+    openapi_extra=STATUS_DOC,
     responses={401: {"description": "Missing or wrong webhook secret"}},
 )
 async def status_report(
