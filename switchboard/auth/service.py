@@ -110,6 +110,7 @@ async def principal_from_token(rt: Runtime, token: str, kinds: tuple[str, ...]) 
     digest = token_digest(token)
     now = utcnow()
     cache = principal_cache(rt)
+    rt.bus.catch_up()  # revocations and changes made by other processes (without Redis)
     hit = cache.found.get(digest)
     if hit is not None and hit[0] > time.monotonic() and hit[1] > now:
         if hit[2].kind not in kinds:

@@ -3,16 +3,26 @@
 A lost notification may delay an event (readers also re-check on a timeout), never
 lose it. Two implementations behind one protocol: in-process (single worker) and
 Redis pub/sub (any number of worker processes).
+
+Without Redis, the processes of one host (several uvicorn workers on one SQLite file)
+still share the messages that invalidate what they cache of configuration and
+credentials (``config:``, ``auth:``, ``tenant:``): the in-process bus appends them to a
+relay file, and each process reads what is new there before it trusts such a cache
+(:meth:`InProcessBus.catch_up`: one ``stat`` when nothing changed).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, Protocol
 
 from switchboard.core import metrics
@@ -71,6 +81,7 @@ class Bus(Protocol):
     async def publish_many(self, items: list[tuple[str, str]]) -> None: ...
     def listen(self, topics: Iterable[str]) -> Any: ...
     def tap(self, prefix: str, tap: Tap) -> None: ...
+    def catch_up(self) -> None: ...
 
 
 class Tap(Protocol):
@@ -90,9 +101,10 @@ class _LocalFanout:
     def tap(self, prefix: str, tap: Tap) -> None:
         self._taps.append((prefix, tap))
 
-    def reset(self) -> None:
-        for _prefix, tap in self._taps:
-            tap.reset()
+    def reset(self, prefixes: tuple[str, ...] | None = None) -> None:
+        for prefix, tap in self._taps:
+            if prefixes is None or prefix.startswith(prefixes):
+                tap.reset()
 
     def add(self, topics: list[str], waiter: Waiter) -> None:
         for t in topics:
@@ -126,11 +138,101 @@ class _LocalFanout:
         return list(self._waiters)
 
 
-class InProcessBus:
-    """Wakes waiters of this process only (one worker, or tests)."""
+RELAYED = ("config:", "auth:", "tenant:")
+RELAY_ROTATE_BYTES = 1 << 20
 
-    def __init__(self) -> None:
+
+class FileRelay:
+    """The relayed messages of the processes of one host, as JSON lines appended to one
+    file (``O_APPEND``: writes of a line are not interleaved). A reader keeps its offset;
+    a replaced file (rotated past ``RELAY_ROTATE_BYTES``) means anything may have
+    changed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.origin = uuid.uuid4().hex[:12]  # its own lines are not read back
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            st = os.stat(path)
+            self._ino, self._offset = st.st_ino, st.st_size
+        except FileNotFoundError:
+            self._ino, self._offset = -1, 0
+
+    def append(self, items: list[tuple[str, str]]) -> None:
+        data = "".join(
+            json.dumps([self.origin, t, p]) + "\n" for t, p in items if t.startswith(RELAYED)
+        )
+        if not data:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(self.path).st_size > RELAY_ROTATE_BYTES:
+                os.replace(self.path, self.path.with_name(self.path.name + ".old"))
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, data.encode())
+        finally:
+            os.close(fd)
+
+    def read_new(self) -> list[tuple[str, str]] | None:
+        """What was appended since the last call (None: the file was replaced)."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return []
+        if st.st_ino == self._ino and st.st_size == self._offset:
+            return []
+        replaced = self._ino not in (-1, st.st_ino) or st.st_size < self._offset
+        if replaced:
+            self._ino, self._offset = st.st_ino, st.st_size
+            return None
+        self._ino = st.st_ino
+        with open(self.path, "rb") as f:
+            f.seek(self._offset)
+            data = f.read(st.st_size - self._offset)
+        whole = data[: data.rfind(b"\n") + 1]  # a line being written waits
+        self._offset += len(whole)
+        out: list[tuple[str, str]] = []
+        for line in whole.splitlines():
+            with contextlib.suppress(ValueError, TypeError):
+                origin, topic, payload = json.loads(line)
+                if origin != self.origin:
+                    out.append((str(topic), str(payload)))
+        return out
+
+
+class InProcessBus:
+    """Wakes waiters of this process only (one worker, or tests); with a ``relay``, the
+    configuration and credential messages also reach the other processes of the host
+    (see the module's doc)."""
+
+    def __init__(self, relay: FileRelay | None = None) -> None:
         self._fanout = _LocalFanout()
+        self._relay = relay
+
+    def _relay_out(self, items: list[tuple[str, str]]) -> None:
+        if self._relay is None:
+            return
+        try:
+            self._relay.append(items)
+        except OSError as e:
+            log.warning("bus relay %s: %s (disabled)", self._relay.path, e)
+            self._relay = None
+
+    def catch_up(self) -> None:
+        """Deliver here what other processes relayed since the last call."""
+        if self._relay is None:
+            return
+        try:
+            items = self._relay.read_new()
+        except OSError as e:
+            log.warning("bus relay %s: %s (disabled)", self._relay.path, e)
+            self._relay = None
+            return
+        if items is None:
+            self._fanout.reset(RELAYED)
+            return
+        for topic, payload in items:
+            self._fanout.deliver(topic, payload)
 
     async def start(self) -> None:
         return None
@@ -147,11 +249,15 @@ class InProcessBus:
     async def publish(self, topic: str, payload: str = "") -> None:
         metrics.bus_published(1)
         self._fanout.deliver(topic, payload)
+        if topic.startswith(RELAYED):
+            self._relay_out([(topic, payload)])
 
     async def publish_many(self, items: list[tuple[str, str]]) -> None:
         metrics.bus_published(len(items))
         for topic, payload in items:
             self._fanout.deliver(topic, payload)
+        if any(topic.startswith(RELAYED) for topic, _ in items):
+            self._relay_out(items)
 
     @asynccontextmanager
     async def listen(self, topics: Iterable[str]) -> AsyncIterator[Waiter]:
@@ -238,6 +344,9 @@ class RedisBus:
     def tap(self, prefix: str, tap: Tap) -> None:
         self._fanout.tap(prefix, tap)
 
+    def catch_up(self) -> None:
+        """Nothing to do: every process hears every message through Redis."""
+
     @property
     def redis(self) -> Any:
         """The client (for bookkeeping that needs no durability: leases, presence)."""
@@ -290,7 +399,16 @@ class RedisBus:
             self._fanout.remove(names, waiter)
 
 
-def make_bus(redis_url: str | None, prefix: str) -> InProcessBus | RedisBus:
+def make_bus(
+    redis_url: str | None, prefix: str, relay_dir: Path | None = None
+) -> InProcessBus | RedisBus:
     if redis_url:
         return RedisBus(redis_url, prefix)
-    return InProcessBus()
+    if relay_dir is None:
+        return InProcessBus()
+    try:
+        relay = FileRelay(Path(relay_dir) / f"bus-{prefix}.relay")
+    except OSError as e:
+        log.warning("no bus relay in %s: %s", relay_dir, e)
+        return InProcessBus()
+    return InProcessBus(relay)

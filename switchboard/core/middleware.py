@@ -13,7 +13,7 @@ body buffering, one dict look-up or regex per request):
   (``ScenarioEntry.allowed_origins``) are allowed, with credentials, preflights allowing
   ``Authorization`` and ``Content-Type``. Elsewhere only the operator's ``cors_origins``.
   Per-tenant origin lists are cached (``CORS_CACHE_SECONDS``) and dropped as soon as an
-  entry changes in this process.
+  entry changes, in this process or another (``config:`` on the bus).
 - **Headers**: every response carries ``X-Content-Type-Options: nosniff``.
 """
 
@@ -85,6 +85,17 @@ def invalidate_cors_cache() -> None:
     _origins.clear()
 
 
+class _CorsTap:
+    """Drops the cached origin lists when any process says a configuration changed
+    (``config:<tenant>`` on the bus): entries changed elsewhere fire no ORM event here."""
+
+    def seen(self, topic: str, payload: str) -> None:
+        invalidate_cors_cache()
+
+    def reset(self) -> None:
+        invalidate_cors_cache()
+
+
 def _listen_for_entry_changes() -> None:
     from switchboard.scenarios.models import ScenarioEntry
 
@@ -102,6 +113,7 @@ def normalize_origin(value: str) -> str:
 
 async def tenant_origins(rt: Runtime, domain: str) -> frozenset[str]:
     """The origins the tenant's enabled chat entries allow (cached)."""
+    rt.bus.catch_up()  # what other processes changed (without Redis)
     now = time.monotonic()
     hit = _origins.get(domain)
     if hit is not None and hit[0] > now:
@@ -154,6 +166,9 @@ class SecurityMiddleware:
         self.any_origin = "*" in origins
         self.global_origins = frozenset(o for o in origins if o != "*")
         _listen_for_entry_changes()
+        if not isinstance(rt.providers.get("cors.tap"), _CorsTap):
+            rt.providers["cors.tap"] = tap = _CorsTap()
+            rt.bus.tap("config:", tap)
 
     async def _allowed(self, scope: Scope, origin: str, host: str) -> tuple[bool, bool]:
         """(allowed, with credentials) for a cross-origin request from ``origin``."""

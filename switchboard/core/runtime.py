@@ -24,7 +24,7 @@ class Runtime:
 
         configure_hashing(settings.argon2_time_cost, settings.argon2_memory_kib)
         db = Database(settings.database_url, pool_size=settings.db_pool_size)
-        bus = make_bus(settings.redis_url, settings.bus_prefix)
+        bus = make_bus(settings.redis_url, settings.bus_prefix, relay_dir=settings.data_dir)
         db.publisher = bus.publish_many
         return cls(settings=settings, db=db, bus=bus)
 

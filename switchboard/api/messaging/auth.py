@@ -178,6 +178,7 @@ async def _find(
     if ttl <= 0:
         return await _lookup(rt, names, tenant_id, app_id)
     state = _cache_of(rt)
+    rt.bus.catch_up()  # what other processes changed (without Redis)
     cache = state.found
     key = (tuple(names), tenant_id, app_id)
     now = time.monotonic()
