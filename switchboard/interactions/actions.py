@@ -42,7 +42,7 @@ from switchboard.chats import events as ev
 from switchboard.chats import log as chat_log
 from switchboard.chats.models import ACTIVE_STATES, ChatParty, ChatPushSubscription, ChatSession
 from switchboard.chats.presence import presence_of
-from switchboard.core.db import Batched, after_commit, utcnow
+from switchboard.core.db import Batched, after_commit, call_after_commit, utcnow
 from switchboard.core.errors import Conflict, Invalid, NotFound
 from switchboard.core.runtime import Runtime
 from switchboard.core.security import token_digest
@@ -593,9 +593,19 @@ async def accept(rt: Runtime, *, tenant_id: str, user_id: str, interaction_id: s
             agents.queue_event(s, agent, "offer_accepted", payload)
             agents.queue_event(s, agent, "interaction_connected", {**payload, "party_id": party_id})
             await calls.agent_joined_in(s, agent, lk.chat, party_id, now)
+            if lk.chat.phone_number:  # the entry may call the customer back at once
+                call_after_commit(
+                    s, partial(_auto_callback, rt, tenant_id, user_id, interaction_id)
+                )
             return party_id
 
     return await _retry(op)
+
+
+async def _auto_callback(rt: Runtime, tenant_id: str, user_id: str, interaction_id: str) -> None:
+    from switchboard.gms.chat_callback import after_accept
+
+    await after_accept(rt, tenant_id=tenant_id, user_id=user_id, interaction_id=interaction_id)
 
 
 async def reject(rt: Runtime, *, tenant_id: str, user_id: str, interaction_id: str) -> None:

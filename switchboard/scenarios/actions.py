@@ -153,6 +153,7 @@ async def _apply_entry(
         "inactivity_timeout_seconds",
         "inactivity_warning_seconds",
         "widget_configuration",
+        "auto_callback",
         "enabled",
         "app_id",
     ):
@@ -194,6 +195,7 @@ async def create_entry(rt: Runtime, *, tenant_id: str, data: EntryCreate) -> Sce
                 requested_skills={},
                 widget_configuration={},
                 allowed_origins=[],
+                auto_callback=False,
                 priority=0,
                 inactivity_timeout_seconds=600,
                 inactivity_warning_seconds=540,

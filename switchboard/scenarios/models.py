@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from switchboard.core.db import Base, UTCDateTime, new_id, utcnow
@@ -52,6 +52,9 @@ class ScenarioEntry(Base):
     # web sites (scheme://host[:port]) allowed to call the Messaging API cross-origin for
     # this entry (CORS, switchboard.core.middleware); [] allows none
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # a chat that gives a phone_number is called back at it as soon as an agent accepts
+    # it (switchboard/gms/chat_callback.py); otherwise the agent may call it by hand
+    auto_callback: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

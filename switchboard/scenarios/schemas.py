@@ -138,6 +138,11 @@ class EntryFields(Camel):
         description="Web origins (https://shop.example.com) allowed to call the Messaging "
         "API for this entry from a browser",
     )
+    auto_callback: bool | None = Field(
+        default=None,
+        description="Call the customer back at the chat's phone_number as soon as an agent "
+        "accepts the chat (false: the agent may still call that number by hand)",
+    )
     enabled: bool | None = None
 
     @field_validator("requested_skills")
@@ -206,6 +211,7 @@ class EntryRead(Out):
     inactivity_warning_seconds: int
     widget_configuration: dict[str, Any]
     allowed_origins: list[str]
+    auto_callback: bool
     enabled: bool
     waiting_chats: int = Field(description="chats of this entry not yet with an agent")
 

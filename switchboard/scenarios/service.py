@@ -116,6 +116,7 @@ async def entry_read(*, session: AsyncSession, entry: ScenarioEntry) -> EntryRea
         inactivity_warning_seconds=entry.inactivity_warning_seconds,
         widget_configuration=dict(entry.widget_configuration or {}),
         allowed_origins=list(entry.allowed_origins or []),
+        auto_callback=bool(entry.auto_callback),
         enabled=entry.enabled,
         waiting_chats=await chats_of_entry(
             session=session, entry_id=entry.id, states=WAITING_STATES
