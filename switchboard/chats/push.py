@@ -12,7 +12,7 @@ else the server's ``SWITCHBOARD_PUSH_PROVIDER``):
   v1** (``projects/{project}/messages:send``) with an OAuth2 access token that
   ``google-auth`` obtains from the tenant's service-account key (JWT bearer grant);
 * ``webhook``: POSTs each notification as JSON to ``SWITCHBOARD_CHAT_PUSH_WEBHOOK_URL``
-  (a push gateway of the operator's);
+  (a push gateway of the operator's; 410 means the token is no longer valid);
 * ``fake`` (default): keeps every notification in memory (tests, development).
 
 Payloads stay within the services' 4 KB limit (the text is shortened). A token the
@@ -28,7 +28,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -41,6 +41,7 @@ from sqlalchemy import delete
 
 from switchboard.chats.config import chat_settings
 from switchboard.chats.models import ChatPushSubscription
+from switchboard.core import metrics
 from switchboard.core.runtime import Runtime
 from switchboard.tenants.models import Tenant
 
@@ -105,12 +106,17 @@ def _fit(build: Any, body: str) -> bytes:
 
 
 class FakePushSender:
-    """Keeps what would have been sent (``sent``), sends nothing."""
+    """Keeps what would have been sent (``sent``), sends nothing; answers a token of
+    ``invalid_tokens`` as no longer valid, as APNs and FCM answer for an app that was
+    removed from its device."""
 
-    def __init__(self) -> None:
+    def __init__(self, invalid_tokens: Iterable[str] = ()) -> None:
         self.sent: list[PushMessage] = []
+        self.invalid_tokens = set(invalid_tokens)
 
     async def send(self, message: PushMessage) -> Delivery:
+        if message.token in self.invalid_tokens:
+            return "invalid_token"
         self.sent.append(message)
         return "sent"
 
@@ -133,7 +139,9 @@ class WebhookPushSender:
             response = await client.post(self.url, json=payload)
         if response.status_code == 410:
             return "invalid_token"
-        response.raise_for_status()
+        if response.status_code >= 300:
+            log.warning("push webhook refused a notification: %s", response.status_code)
+            return "failed"
         return "sent"
 
 
@@ -453,9 +461,12 @@ async def notify(
         if sender is None:
             return
         delivery = await sender.send(message)
-    except Exception:
+    except Exception as e:
         log.warning("push notification failed for chat %s", subscription.chat_id, exc_info=True)
+        metrics.carrier_error(f"push-{subscription.kind}", type(e).__name__)
         return
+    if delivery == "failed":
+        metrics.carrier_error(f"push-{subscription.kind}", "refused")
     if delivery == "invalid_token":
         await forget(rt, subscription)
 
