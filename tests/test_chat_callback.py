@@ -279,3 +279,51 @@ async def test_manual_callback_errors(
     offered = await offer_to(rt, tenant, c.chat_id, "agent2")
     r = await client.post(f"{AGENT}/interactions/{offered}/callback", headers=bearer(other))
     refused(r, 409)
+
+
+async def test_a_transferred_chat_is_not_called_again(
+    client: httpx.AsyncClient,
+    rt: Runtime,
+    tenant: TenantInfo,
+    admin_headers: dict[str, str],
+    simulator: None,
+    clock: Clock,
+) -> None:
+    """The automatic callback belongs to the chat's first delivery: when it could not be
+    placed (the agent was on another call), the agent the chat is transferred to calls
+    nobody by accepting it."""
+    first_customer, second_customer = "+14155550706", "+14155550707"
+    rt.settings.telephony_sim_script = {first_customer: ["answer"], second_customer: ["answer"]}
+    await auto_callback(client, admin_headers, True)
+    _, seat = await chat_with_phone(client, rt, tenant, first_customer, "agent1")
+
+    async def connected() -> list[dict[str, Any]]:
+        found = await callbacks(client, seat)
+        return found if found and found[0]["state"] == "connected" else []
+
+    await until(connected, rt)
+    # agent1 is on that call: the second chat's automatic callback is not placed
+    _, busy = await chat_with_phone(client, rt, tenant, second_customer, "agent1")
+    await get_dialer(rt).drain()
+    assert await callbacks(client, busy) == []
+    colleague = await agent_login(client, tenant, "agent2")
+    r = await client.post(
+        f"{AGENT}/interactions/{busy.interaction_id}/transfer",
+        json={"agent": "agent2"},
+        headers=busy.headers,
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"{AGENT}/interactions/{r.json()['interaction_id']}/accept", headers=bearer(colleague)
+    )
+    assert r.status_code == 200, r.text
+    await get_dialer(rt).drain()
+    r = await client.get(
+        f"{AGENT}/interactions/{busy.interaction_id}/callbacks", headers=bearer(colleague)
+    )
+    assert r.status_code == 200 and r.json() == []
+    # by hand, agent2 may
+    r = await client.post(
+        f"{AGENT}/interactions/{busy.interaction_id}/callback", headers=bearer(colleague)
+    )
+    assert r.status_code == 202 and r.json()["phone"] == second_customer
