@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
@@ -112,7 +113,8 @@ BUS_WAKEUP_LAG = Histogram(
 )
 DB_POOL_IN_USE = Gauge(
     "switchboard_db_pool_connections_in_use",
-    "Database connections checked out of the pools of every process",
+    "Database connections checked out of the pools of every process (each process: the "
+    "most at once since its previous sample)",
     multiprocess_mode="livesum",
 )
 DB_POOL_SIZE = Gauge(
@@ -200,16 +202,60 @@ def carrier_error(carrier: str, kind: str = "error") -> None:
     CARRIER_ERRORS.labels(carrier, kind).inc()
 
 
+class _PoolUse:
+    """Connections checked out of this process's pools, now and at most since the last
+    sample (checkouts last milliseconds: a sample of "now" alone would nearly always
+    read 0). Pool events come from the event loop and from the SQLite driver's threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now = 0
+        self.peak = 0
+        self.pools: dict[int, Any] = {}
+
+    def checkout(self, *_args: Any) -> None:
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+
+    def checkin(self, *_args: Any) -> None:
+        with self.lock:
+            self.now = max(0, self.now - 1)
+
+    def take_peak(self) -> int:
+        with self.lock:
+            peak, self.peak = self.peak, self.now
+            return peak
+
+
+_pool_use = _PoolUse()
+
+
+def watch_pools(*engines: Any) -> None:
+    """Count the checkouts of the pools of ``engines`` (sync or async; each pool once)."""
+    from sqlalchemy import event
+
+    for engine in engines:
+        pool = getattr(getattr(engine, "sync_engine", engine), "pool", None)
+        if pool is None or id(pool) in _pool_use.pools:
+            continue
+        _pool_use.pools[id(pool)] = pool
+        event.listen(pool, "checkout", _pool_use.checkout)
+        event.listen(pool, "checkin", _pool_use.checkin)
+
+
 def sample_pool(engine: Any) -> None:
-    """Record this process's pool use (the ops worker calls it every few seconds)."""
-    pool = getattr(engine, "pool", None)
-    checked_out = getattr(pool, "checkedout", None)
-    size = getattr(pool, "checkedin", None)
-    if callable(checked_out):
-        used = int(checked_out())
-        DB_POOL_IN_USE.set(used)
-        if callable(size):
-            DB_POOL_SIZE.set(used + int(size()))
+    """Record this process's pool use (the ops worker calls it every few seconds): the
+    most connections in use at once since the last sample, and the connections open."""
+    watch_pools(engine)
+    DB_POOL_IN_USE.set(_pool_use.take_peak())
+    opened = 0
+    for pool in _pool_use.pools.values():
+        checked_out = getattr(pool, "checkedout", None)
+        idle = getattr(pool, "checkedin", None)
+        if callable(checked_out) and callable(idle):
+            opened += int(checked_out()) + int(idle())
+    DB_POOL_SIZE.set(opened)
 
 
 # ---- exposition -----------------------------------------------------------------------

@@ -223,6 +223,9 @@ class Settings(BaseSettings):
     # per request (secrets in query strings redacted)
     metrics_dir: Path | None = None
     access_log: bool = True
+    # how often each process samples its database pool (every third time it also times a
+    # bus wake-up: switchboard_bus_wakeup_lag_seconds)
+    ops_interval_seconds: float = 5.0
 
     # statistics engine (docs/statistics.md; SWITCHBOARD_STATS_*): a tenant's snapshot is
     # recomputed at most this often; the day's counters at most every day_refresh; token

@@ -16,8 +16,7 @@ from switchboard.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-POOL_SECONDS = 5.0
-PROBE_EVERY = 3  # pool samples per bus probe (a probe every 15 s)
+PROBE_EVERY = 3  # pool samples per bus probe (a probe every 15 s by default)
 
 
 async def probe_bus(rt: Runtime, timeout: float = 5.0) -> float | None:
@@ -34,6 +33,13 @@ async def probe_bus(rt: Runtime, timeout: float = 5.0) -> float | None:
 
 
 async def run(rt: Runtime) -> None:
+    db = rt.db
+    metrics.watch_pools(
+        *(
+            getattr(db, name, None)
+            for name in ("write_engine", "read_engine", "sync_write", "sync_read")
+        )
+    )
     n = 0
     while True:
         try:
@@ -47,4 +53,4 @@ async def run(rt: Runtime) -> None:
             log.exception("operations loop failed")
         n += 1
         with contextlib.suppress(TimeoutError):
-            await asyncio.sleep(POOL_SECONDS)
+            await asyncio.sleep(rt.settings.ops_interval_seconds)

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from switchboard.core import metrics
 from switchboard.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -135,12 +136,14 @@ class HttpCarrier:
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
             )
         except httpx.HTTPError as e:
+            metrics.carrier_error("sms-http", "unreachable")
             return CarrierResult("failed", None, "30008", f"Carrier unreachable: {e}")
         try:
             data = r.json()
         except ValueError:
             data = {}
         if r.status_code >= 400 or not isinstance(data, dict):
+            metrics.carrier_error("sms-http", "rejected")
             message_text = data.get("message") if isinstance(data, dict) else None
             code = data.get("code") if isinstance(data, dict) else None
             return CarrierResult(
