@@ -11,8 +11,10 @@ sees them all, whoever published). The database stays the truth:
   (a conditional update of ``client_cursor``), so a stale snapshot can cost a read,
   never a lost or repeated event;
 * the bus can lose messages only across a reconnect, and then the tap forgets every
-  snapshot; a snapshot is also re-read once it is ``max_age`` seconds old, which bounds
-  the delay of an event whose wake-up was lost (a crash between commit and publish);
+  snapshot; with other processes (Redis) a snapshot is also re-read once it is
+  ``max_age`` seconds old, which bounds the delay of an event whose wake-up was lost
+  (another process crashing between its commit and its publish). In one process
+  nothing can be lost: every chat write publishes after its commit, here;
 * news that arrives while a snapshot is being read (an event committed after the read's
   transaction began) is kept for that read (``reading`` / ``put(..., flight)``), so that a
   snapshot read a moment too early never hides it.
@@ -172,7 +174,9 @@ def cache_of(rt: Runtime) -> ChatCache:
     found = rt.providers.get(PROVIDER_KEY)
     if isinstance(found, ChatCache):
         return found
-    created = ChatCache(max_age=rt.settings.chat_cache_seconds)
+    # a snapshot needs re-reading only where a wake-up can be lost (other processes)
+    max_age = rt.settings.chat_cache_seconds if rt.bus.lossy else float("inf")
+    created = ChatCache(max_age=max_age)
     rt.providers[PROVIDER_KEY] = created
     rt.bus.tap("chat:", created)
     return created

@@ -74,6 +74,11 @@ class Waiter:
 
 
 class Bus(Protocol):
+    # whether a message can be lost while this process lives (another process crashing
+    # between its commit and its publish, a reconnect): what is derived from messages
+    # must then be re-checked now and then
+    lossy: bool
+
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def ping(self) -> bool: ...
@@ -205,6 +210,10 @@ class InProcessBus:
     configuration and credential messages also reach the other processes of the host
     (see the module's doc)."""
 
+    # every chat write is published by this process, after its commit: a crash loses
+    # the waiters with the message
+    lossy = False
+
     def __init__(self, relay: FileRelay | None = None) -> None:
         self._fanout = _LocalFanout()
         self._relay = relay
@@ -272,6 +281,8 @@ class InProcessBus:
 
 class RedisBus:
     """Redis pub/sub on one pattern subscription per process, fanned out locally."""
+
+    lossy = True
 
     def __init__(self, url: str, prefix: str = "switchboard") -> None:
         import redis.asyncio as redis
