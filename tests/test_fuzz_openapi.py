@@ -1,7 +1,8 @@
 """A property-based fuzzer over every operation of ``/openapi.json`` (issue 12): for each
 operation, schemathesis generates requests from the declared parameters and bodies
-(hypothesis), sent to the in-process app with valid credentials of a tenant of its own;
-no answer may be a 5xx. Bounded: ``FUZZ_EXAMPLES`` examples per operation (about a minute
+(hypothesis), sent to the in-process app with valid credentials of a tenant of its own
+(and, while it runs, the SMS webhooks' secret and Twilio signatures computed for each
+generated form, so that their bodies are parsed); no answer may be a 5xx. Bounded: ``FUZZ_EXAMPLES`` examples per operation (about a minute
 per backend); ``SWITCHBOARD_FUZZ_EXAMPLES`` raises it for a longer run.
 
 Operations that still answer 5xx to some inputs and that only their owners can fix are
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
@@ -22,7 +24,8 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 
 from switchboard.core.runtime import Runtime
-from tests.conftest import PASSWORD, new_tenant
+from switchboard.telephony.twilio import signature
+from tests.conftest import PASSWORD, TenantInfo, new_tenant
 from tests.test_scim_support import set_settings
 
 FUZZ_EXAMPLES = int(os.environ.get("SWITCHBOARD_FUZZ_EXAMPLES", "6"))
@@ -47,6 +50,34 @@ def _httpx_kwargs(case: Any) -> dict[str, Any]:
     return kwargs
 
 
+# the webhooks' and callbacks' secrets while the fuzzer runs: their bodies get past the
+# secret (SMS) and the signature (Twilio, signed here for each generated form)
+WEBHOOK_SECRET = "fuzz-webhook-secret"
+TWILIO_TOKEN = "fuzz-twilio-token"
+PUBLIC_URL = "http://testserver"
+
+
+def _form_pairs(data: Any) -> list[tuple[str, str]]:
+    """The pairs httpx sends for a form ``data`` (what the signature covers)."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in (data or {}).items():
+        for v in value if isinstance(value, list | tuple) else [value]:
+            text = "true" if v is True else "false" if v is False else "" if v is None else str(v)
+            pairs.append((str(key), text))
+    return pairs
+
+
+def _webhook_headers(path: str, kwargs: dict[str, Any]) -> dict[str, str]:
+    if path.startswith("/clientweb/smsapi/v1/inbound") or path.startswith(
+        "/clientweb/smsapi/v1/status"
+    ):
+        return {"X-Webhook-Secret": WEBHOOK_SECRET}
+    if path.startswith("/carriers/twilio/") and isinstance(kwargs.get("data"), dict):
+        url = PUBLIC_URL + unquote(urlsplit(str(kwargs["url"])).path)
+        return {"X-Twilio-Signature": signature(TWILIO_TOKEN, url, _form_pairs(kwargs["data"]))}
+    return {}
+
+
 def _auth_for(path: str, creds: dict[str, str]) -> dict[str, str]:
     if path.startswith("/statsapi"):
         return {"Authorization": f"Bearer {creds['stats']}"}
@@ -62,6 +93,21 @@ async def test_no_operation_answers_5xx(app: FastAPI, rt: Runtime) -> None:
     tenant = await new_tenant(rt)
     # SCIM bodies may name photo URLs: stored as given, never fetched (no DNS look-ups)
     await set_settings(rt, tenant, scim_photos="url")
+    saved = (rt.settings.sms_inbound_secret, rt.settings.twilio_auth_token, rt.settings.public_url)
+    rt.settings.sms_inbound_secret = WEBHOOK_SECRET
+    rt.settings.twilio_auth_token = TWILIO_TOKEN
+    rt.settings.public_url = PUBLIC_URL
+    try:
+        await _fuzz(app, rt, tenant)
+    finally:
+        (
+            rt.settings.sms_inbound_secret,
+            rt.settings.twilio_auth_token,
+            rt.settings.public_url,
+        ) = saved
+
+
+async def _fuzz(app: FastAPI, rt: Runtime, tenant: TenantInfo) -> None:
     transport = httpx.ASGITransport(app=app, client=SOURCE)
     loop = asyncio.get_running_loop()
     async with httpx.AsyncClient(
@@ -106,7 +152,11 @@ async def test_no_operation_answers_5xx(app: FastAPI, rt: Runtime) -> None:
                 kwargs.setdefault("params", {})
                 if key[1].startswith("/clientweb/api"):
                     kwargs["params"] = {**kwargs["params"], "tenantUrl": tenant.domain}
-                kwargs["headers"] = {**kwargs.get("headers", {}), **_auth_for(key[1], creds)}
+                kwargs["headers"] = {
+                    **kwargs.get("headers", {}),
+                    **_auth_for(key[1], creds),
+                    **_webhook_headers(key[1], kwargs),
+                }
                 response = send(kwargs)
                 counted += 1
                 if response.status_code >= 500:

@@ -455,3 +455,22 @@ async def test_odd_bytes_and_numbers_in_form_bodies_are_4xx(
         else:
             assert r.status_code == 400, (position[:10], r.text)
             assert r.json()["statusCode"] == 2
+
+
+async def test_canned_response_searches_refuse_nul_and_bound_offsets(
+    client: httpx.AsyncClient, tenant: TenantInfo, admin_headers: dict[str, str]
+) -> None:
+    """What the fuzzer found on PostgreSQL (which stores no NUL): a 400, not a 500."""
+    r = await client.post(
+        "/agentapi/v1/login",
+        json={"tenant": tenant.domain, "loginId": "agent1", "password": tenant.password},
+    )
+    agent = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    r = await client.get("/agentapi/v1/canned-responses", params={"q": "a\x00b"}, headers=agent)
+    assert r.status_code == 400, r.text
+    url = "/adminapi/v1/canned-responses/search"
+    for params in ({"q": "\x00"}, {"category": "x\x00"}):
+        r = await client.get(url, params=params, headers=admin_headers)
+        assert r.status_code == 400, (params, r.text)
+    r = await client.get(url, params={"offset": str(2**62)}, headers=admin_headers)
+    assert r.status_code == 200 and r.json() == [], r.text

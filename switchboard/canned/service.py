@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.canned.models import CannedResponse
 from switchboard.canned.schemas import CannedForAgent, CannedRead
-from switchboard.core.errors import NotFound
+from switchboard.core.errors import Invalid, NotFound
 from switchboard.services.models import Service
 
 # $(NAME) or $(NAME|fallback); NAME as the chat parameters spell them
@@ -76,6 +76,10 @@ async def search(
     """The tenant's canned responses whose title, text, shortcut, category or tags
     contain every word of ``q`` (case-insensitive). ``any_service`` False keeps those of
     ``service_id`` and those for every service."""
+    for text in (q, category):  # PostgreSQL stores no NUL: a 400, never a driver error
+        if text is not None and "\x00" in text:
+            raise Invalid("NUL characters are not allowed in a search")
+    offset = min(max(0, offset), 2**31 - 1)
     stmt = select(CannedResponse).where(CannedResponse.tenant_id == tenant_id)
     for word in (q or "").split()[:10]:
         pattern = _like(word)
