@@ -18,11 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from switchboard.app import create_app
 from switchboard.auth.models import AccessToken
 from switchboard.auth.throttle import LoginThrottle
+from switchboard.chats import files
+from switchboard.chats.models import ChatFile
 from switchboard.core import clock
 from switchboard.core.bus import RedisBus
 from switchboard.core.runtime import Runtime
@@ -474,3 +476,63 @@ async def test_canned_response_searches_refuse_nul_and_bound_offsets(
         assert r.status_code == 400, (params, r.text)
     r = await client.get(url, params={"offset": str(2**62)}, headers=admin_headers)
     assert r.status_code == 200 and r.json() == [], r.text
+
+
+# ---- uploads over 25 MB ------------------------------------------------------------------
+
+
+async def test_upload_over_25_mb_is_413_and_stores_nothing(
+    client: httpx.AsyncClient, rt: Runtime, tenant: TenantInfo
+) -> None:
+    """Declared too long: refused before a byte is read; streamed without a length: cut
+    off at the limit. Either way 413 5501 and neither a file nor a row (the whole-body
+    case: ``test_upload_limit_is_enforced_while_streaming``)."""
+    c = Customer(client, tenant)
+    await c.start()
+    limit = rt.settings.max_upload_bytes
+    assert limit == 25 * 1024 * 1024
+    folder = Path(rt.settings.data_dir) / files.FOLDER / tenant.tenant_id
+    before = set(folder.iterdir()) if folder.exists() else set()
+    boundary = "gapsboundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    ctype = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    declared = Counting(limit + 2 * 1024 * 1024, head)
+    r = await client.post(
+        f"{V2}/files",
+        params=c.params(),
+        content=declared,
+        headers={**c.headers, **ctype, "Content-Length": str(declared.total)},
+    )
+    assert error_of(r) == (413, "5501")
+    assert declared.sent == 0
+    streamed = Counting(limit + 8 * 1024 * 1024, head)
+    r = await client.post(
+        f"{V2}/files", params=c.params(), content=streamed, headers={**c.headers, **ctype}
+    )
+    assert error_of(r) == (413, "5501")
+    assert streamed.sent <= limit + 2 * 1024 * 1024, streamed.sent
+    assert (set(folder.iterdir()) if folder.exists() else set()) == before
+    async with rt.db.read() as s:
+        count = (
+            await s.execute(select(func.count()).where(ChatFile.tenant_id == tenant.tenant_id))
+        ).scalar_one()
+    assert count == 0
+
+
+class Counting:
+    """A request body of ``total`` bytes that counts what the server pulled."""
+
+    def __init__(self, total: int, first: bytes) -> None:
+        self.total, self.first, self.sent = total, first, 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        chunk = b"\0" * (256 * 1024)
+        self.sent += len(self.first)
+        yield self.first
+        while self.sent < self.total:
+            part = chunk[: self.total - self.sent]
+            self.sent += len(part)
+            yield part
