@@ -162,10 +162,13 @@ async def test_throttle_logs_an_outage_once_and_its_end(
         await throttle.failed("t1", "cyd", "198.18.200.1")
     assert await throttle.account_wait("t1", "cyd") > 0  # counted in Redis
     assert _lines(caplog, logger, "reachable again") == 1
-    # down again: one more outage line, not one per attempt
+    await throttle.clear("t1", "cyd")  # an administrator's clear reaches Redis
+    assert (await throttle.state("t1", "cyd")).locked is False
+    # down again: one more outage line, not one per attempt (nor per clear)
     redis_server.stop()
     for _ in range(5):
         await throttle.failed("t1", "dan", "198.18.200.1")
+        await throttle.clear("t1", "eve")
         clock.advance(61)
     assert _lines(caplog, logger, "Redis unreachable") == 2
     assert _lines(caplog, logger, "reachable again") == 1

@@ -220,18 +220,21 @@ class LoginThrottle:
             return
         self._answered(windows)
 
-    async def _clear(self, items: list[RateLimitItem], *ids: str) -> None:
+    async def _clear(self, items: list[RateLimitItem], *ids: str, always: bool = False) -> None:
+        """Forget the failures of ``ids`` in memory and in Redis (during an outage: when a
+        retry is due, or ``always`` for an administrator's clear, which is rare)."""
         for item in items:
             await self._memory.clear(item, *ids)
-        windows = self._windows()
-        if windows is self._shared:
-            try:
-                for item in items:
-                    await windows.clear(item, *ids)
-            except Exception as e:
-                self._failed_over(e)
-                return
-            self._answered(windows)
+        shared = self._shared
+        if shared is None or not (always or self._windows() is shared):
+            return
+        try:
+            for item in items:
+                await shared.clear(item, *ids)
+        except Exception as e:
+            self._failed_over(e)
+            return
+        self._answered(shared)
 
     # -- accounts and sources --------------------------------------------------------
     def _account(self, tenant_key: str, login_id: str) -> tuple[str, str, str]:
@@ -261,7 +264,7 @@ class LoginThrottle:
         return LockState(locked=wait > 0, retry_after=wait)
 
     async def clear(self, tenant_key: str, login_id: str) -> None:
-        await self._clear(self.account_items, *self._account(tenant_key, login_id))
+        await self._clear(self.account_items, *self._account(tenant_key, login_id), always=True)
 
 
 def get_throttle(rt: Runtime) -> LoginThrottle:
