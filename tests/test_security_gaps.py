@@ -313,10 +313,12 @@ async def test_uploaded_svg_is_a_sandboxed_download(
 
 # ---- tokens stay out of URLs, and out of the logs when a client puts them there ---------
 
-# a token in a query string, however the script builds it
+# a token in a query string, however the script builds it: written into a URL, set on
+# URLSearchParams (q.set("access_token", ...)) or given to its constructor ({token: ...})
 _TOKEN_IN_URL = re.compile(
-    r"""[?&](access_)?token=|searchParams\.(set|append)\(\s*["'](access_)?token["']"""
-    r"""|["'](access_)?token["']\s*\]?\s*,\s*[^)]*\)\s*;?\s*//\s*query""",
+    r"""[?&](access_)?token="""
+    r"""|\.(set|append)\(\s*["'](access_)?token["']"""
+    r"""|URLSearchParams\(\s*\{[^}]*\b(access_)?token\s*:""",
     re.IGNORECASE,
 )
 
