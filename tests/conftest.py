@@ -11,8 +11,10 @@ Backends: ``SWITCHBOARD_TEST_BACKEND=postgres`` uses ``SWITCHBOARD_TEST_DATABASE
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -196,6 +198,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a server and whatever it started (uvicorn's workers outlive a killed master)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+
+
 @dataclass
 class LiveServer:
     base_url: str
@@ -246,9 +256,11 @@ def live_server_factory(migrated: Settings, tmp_root: Path) -> Iterator[Callable
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            # its own process group: workers are stopped with their master, even killed
+            start_new_session=True,
         )
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 if httpx.get(url + "/health", timeout=1).status_code == 200:
@@ -259,7 +271,7 @@ def live_server_factory(migrated: Settings, tmp_root: Path) -> Iterator[Callable
                 raise RuntimeError((tmp_root / f"server-{port}.log").read_text())
             time.sleep(0.2)
         else:
-            proc.kill()
+            kill_group(proc)
             raise RuntimeError("live server did not start")
         server = LiveServer(url, proc)
         started.append(server)
@@ -272,4 +284,5 @@ def live_server_factory(migrated: Settings, tmp_root: Path) -> Iterator[Callable
         try:
             server.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            server.process.kill()
+            pass
+        kill_group(server.process)
