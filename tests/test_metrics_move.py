@@ -1,6 +1,6 @@
 """Issue 16: the process metrics of GET /metrics MOVE with the work, on a live server of
 2 worker processes (every scrape sums the processes, whichever answers it): held polls
-up while a customer's long poll waits and down when it ends; bus publishes with chat
+up while a customer's long poll waits and down when the customer goes away; bus publishes with chat
 events; the bus wake-up lag and the pool samples with the operations loop; background
 loop durations with routing; carrier errors when the push gateway is unreachable. And
 readiness: a database that cannot be reached answers 503 from every worker."""
@@ -8,6 +8,7 @@ readiness: a database that cannot be reached answers 503 from every worker."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -98,7 +99,15 @@ async def test_metrics_move_with_chats_polls_and_agents(
         )
         await m.until(lambda v: v == held + 1, "switchboard_held_polls", kind="messaging")
 
-        # an agent answers: the poll ends
+        # the customer goes away: the poll's connection closes, the server lets it go
+        # (on SQLite an agent's answer from another process would not wake it: several
+        # processes without Redis share configuration changes, not chat wake-ups)
+        poll.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poll
+        await m.until(lambda v: v == held, "switchboard_held_polls", kind="messaging")
+
+        # an agent answers: the answer is published on the bus
         token = await agent_login(http, tenant, "agent1")
         agent = {"Authorization": f"Bearer {token}"}
         interaction = await offer_to(rt, tenant, chat_id, "agent1")
@@ -109,10 +118,6 @@ async def test_metrics_move_with_chats_polls_and_agents(
             f"{AGENT}/interactions/{interaction}/messages", json={"msg": "Hi"}, headers=agent
         )
         assert r.status_code == 200, r.text
-        answered = await poll
-        assert answered.status_code == 200, answered.text
-        assert answered.json()["events"]
-        await m.until(lambda v: v == held, "switchboard_held_polls", kind="messaging")
         await m.until(lambda v: v > published, "switchboard_bus_publishes_total")
 
         # a customer whose app is in the background (no poll) subscribed to
