@@ -47,6 +47,7 @@ from switchboard.core.errors import Conflict, Invalid, NotFound
 from switchboard.core.runtime import Runtime
 from switchboard.core.security import token_digest
 from switchboard.core.sql import Raw
+from switchboard.gms import chat_callback
 from switchboard.interactions.models import (
     ABANDONED,
     COMPLETED,
@@ -603,9 +604,9 @@ async def accept(rt: Runtime, *, tenant_id: str, user_id: str, interaction_id: s
 
 
 async def _auto_callback(rt: Runtime, tenant_id: str, user_id: str, interaction_id: str) -> None:
-    from switchboard.gms.chat_callback import after_accept
-
-    await after_accept(rt, tenant_id=tenant_id, user_id=user_id, interaction_id=interaction_id)
+    await chat_callback.after_accept(
+        rt, tenant_id=tenant_id, user_id=user_id, interaction_id=interaction_id
+    )
 
 
 async def reject(rt: Runtime, *, tenant_id: str, user_id: str, interaction_id: str) -> None:
