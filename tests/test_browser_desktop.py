@@ -799,3 +799,30 @@ async def test_outbound_preview_flow(
         # dialer (polling every 0.2 s here) already offers one
         await page.wait_for_selector("#ob-wrap", state="hidden")
     axe.verdict()
+
+
+async def test_demo_chat_page_typing_indicator(
+    browser: Any, server: LiveServer, tenant: TenantInfo, shot: Shots
+) -> None:
+    """The customer sees the agent typing while they type; the message clears it, and
+    a page reloaded in the middle of the chat shows no typing replayed from history."""
+    agent = await desktop(browser, server, tenant)
+    page = await browser.new_page(viewport={"width": 1366, "height": 768})
+    await page.goto(f"{server.base_url}/chat/?tenantUrl={tenant.domain}")
+    await page.wait_for_selector("#prechat", state="visible")
+    await page.fill("input[name=FIRST_NAME]", "Ada")
+    await page.fill("textarea[name=message]", "Anyone there?")
+    await page.click("#prechat button[type=submit]")
+    await accept_next(agent)
+    await page.wait_for_selector("#log li.info:has-text('joined')", timeout=15000)
+    await agent.type("#msg-input", "Yes, ")
+    await page.wait_for_selector("#typing:has-text('is typing')", state="visible")
+    await shot(page, "agent-typing")
+    await agent.type("#msg-input", "I am here")
+    await agent.keyboard.press("Enter")
+    await page.wait_for_selector("#log >> text=I am here")
+    await page.wait_for_selector("#typing", state="hidden")
+    # the history holds a typing event: a reload replays it without showing it
+    await page.reload()
+    await page.wait_for_selector("#log >> text=I am here", timeout=15000)
+    assert await page.is_hidden("#typing")

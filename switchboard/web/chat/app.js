@@ -12,7 +12,7 @@ const AUTH = `MOBILE-API-140-327-PLAIN appId="${APP_ID}", clientId="WebChat"`;
 
 const $ = (id) => document.getElementById(id);
 const state = { chatId: null, cursor: 0, polling: false, parties: {}, typingAt: 0,
-  typingTimer: null, ended: false };
+  typingTimer: null, theirTypingTimer: null, ended: false };
 
 class ApiError extends Error {
   constructor(status, code, message) { super(message); this.status = status; this.code = code; }
@@ -157,7 +157,14 @@ function render(event, live) {
       break;
     }
     case "chat_session_typing":
-      if (!mine) { $("typing").textContent = `${partyName(event.party_id)} is typing…`; $("typing").hidden = false; }
+      if (!mine && live) {
+        $("typing").textContent = `${partyName(event.party_id)} is typing…`;
+        $("typing").hidden = false;
+        // typing is repeated while it goes on: a stale one (the sender left, or a
+        // not-typing was lost) goes away on its own
+        clearTimeout(state.theirTypingTimer);
+        state.theirTypingTimer = setTimeout(() => { $("typing").hidden = true; }, 8000);
+      }
       break;
     case "chat_session_not_typing":
       if (!mine) $("typing").hidden = true;
