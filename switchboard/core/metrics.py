@@ -261,8 +261,21 @@ def sample_pool(engine: Any) -> None:
 # ---- exposition -----------------------------------------------------------------------
 
 
+def _forget_dead_gauges() -> None:
+    """Drop the live gauges (held polls, pools, processes) of processes that are gone
+    (a worker replaced, a server stopped): their last values must not be summed."""
+    for f in Path(METRICS_DIR).glob("gauge_live*_*.db"):
+        m = re.search(r"_(\d+)\.db$", f.name)
+        if m and not _alive(int(m.group(1))):
+            pid = int(m.group(1))
+            with contextlib.suppress(OSError):
+                # untyped in prometheus_client
+                multiprocess.mark_process_dead(pid, METRICS_DIR)  # type: ignore[no-untyped-call]
+
+
 def render_processes() -> bytes:
     """The per-process metrics of every process of this deployment (summed)."""
+    _forget_dead_gauges()
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=METRICS_DIR)  # type: ignore[no-untyped-call]
     return generate_latest(registry)
