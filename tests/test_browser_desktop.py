@@ -17,10 +17,13 @@ from switchboard.core.runtime import Runtime
 from tests.conftest import OFFER_WAIT_MS, PASSWORD, LiveServer, TenantInfo, get_token
 from tests.test_agent_support import (
     API,
+    MSG,
     auth,
     configure,
     customer_log,
     customer_sends,
+    entry_for,
+    mobile_headers,
     new_chat,
     wait_for,
 )
@@ -826,3 +829,48 @@ async def test_demo_chat_page_typing_indicator(
     await page.reload()
     await page.wait_for_selector("#log >> text=I am here", timeout=15000)
     assert await page.is_hidden("#typing")
+
+
+async def test_call_back_from_the_desktop(
+    browser: Any,
+    live_server_factory: Callable[..., LiveServer],
+    tenant: TenantInfo,
+    rt: Runtime,
+    shot: Shots,
+) -> None:
+    """A chat whose customer gave a phone number shows "Call back <number>"; the agent
+    clicks it and the outbound panel follows the call (the simulator answers) to its
+    after-call form. A chat without a number shows no such button."""
+    server = live_server_factory(
+        telephony_sim_ring_seconds=0, telephony_sim_outcomes='{"answer": 1.0}'
+    )
+    app_id = await entry_for(rt, tenant)
+    page = await desktop(browser, server, tenant)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as http:
+
+        async def chat(client_id: str, body: dict[str, Any]) -> None:
+            r = await http.post(
+                MSG + "/chats",
+                params={"tenantUrl": tenant.domain},
+                json=body,
+                headers=mobile_headers(client_id, app_id),
+            )
+            assert r.status_code == 200, r.text
+            await accept_next(page)
+
+        await chat("callback-1", {"parameters": {"FIRST_NAME": "Nona"}})
+        await page.wait_for_selector("#chat-title >> text=Nona")
+        await page.click("#tools summary")
+        assert await page.is_hidden("#callback-btn")
+        await chat(
+            "callback-2", {"phone_number": "+14155550188", "parameters": {"FIRST_NAME": "Cal"}}
+        )
+        await page.wait_for_selector("#chat-title >> text=Cal")
+        await page.wait_for_selector("#callback-btn >> text=Call back +14155550188")
+        await shot(page, "call-back-button")
+        await page.click("#callback-btn")
+        await page.wait_for_selector("#outbound #ob-record >> text=+14155550188", timeout=20000)
+        await page.wait_for_selector("#ob-state >> text=connected", timeout=20000)
+        await shot(page, "call-back-connected")
+        await page.click("#ob-hangup")
+        await page.wait_for_selector("#ob-wrap", state="visible")

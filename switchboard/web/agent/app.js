@@ -589,6 +589,10 @@ function render() {
   $("end-btn").hidden = c.ended || conf;
   $("leave-btn").hidden = c.ended || !conf;
   $("complete-btn").hidden = !c.ended;
+  // the number the customer gave for a callback (Messaging API phone_number)
+  const phone = c.info && c.info.customer && c.info.customer.phone_number;
+  $("callback-btn").hidden = c.ended || !phone;
+  $("callback-btn").textContent = phone ? "Call back " + phone : "Call back";
 }
 
 function chatEnded(f) {
@@ -704,6 +708,11 @@ act("transfer-agent-btn", async (c) => { await call("POST", `/interactions/${c.i
 act("conference-btn", async (c) => { await call("POST", `/interactions/${c.id}/conference`, { agent: $("transfer-agent").value.trim() }); toast("Invited"); });
 act("case-btn", async (c) => { await call("PUT", `/interactions/${c.id}/case`, { case_id: $("case-id").value.trim() }); });
 act("form-btn", async (c) => { await call("POST", `/interactions/${c.id}/forms`, { form_name: $("form-name").value.trim() }); });
+act("callback-btn", async (c) => {
+  // the carrier calls the customer and connects this agent: the outbound panel follows it
+  await call("POST", `/interactions/${c.id}/callback`);
+  toast("Calling the customer back…");
+});
 act("history-btn", async (c) => {
   const h = await call("GET", `/interactions/${c.id}/client-history`);
   $("client-history").replaceChildren(...(h.chats.length ? h.chats.map((ch) => el("div", { textContent: ch.created_at.slice(0, 16).replace("T", " ") + " · " + ch.events.filter((e) => e.event === "chat_session_message").map((e) => e.msg).join(" / ") })) : [el("div", { textContent: "No earlier chats" })]));
