@@ -50,7 +50,9 @@ class Conn:
             return await self._request(method, path, headers or {}, body)
         except (asyncio.IncompleteReadError, ConnectionError):
             self.close()
-            if not reused:
+            if not reused or method != "GET":
+                # a write may have been done before the connection broke: sending it
+                # again would make a second message (the caller counts an error)
                 raise
             # the server closed an idle keep-alive connection: once more on a new one
             return await self._request(method, path, headers or {}, body)
