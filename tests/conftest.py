@@ -210,6 +210,7 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
 class LiveServer:
     base_url: str
     process: subprocess.Popen[bytes]
+    log: Path = Path("/nonexistent")
 
 
 @pytest.fixture(scope="module")
@@ -273,12 +274,17 @@ def live_server_factory(migrated: Settings, tmp_root: Path) -> Iterator[Callable
         else:
             kill_group(proc)
             raise RuntimeError("live server did not start")
-        server = LiveServer(url, proc)
+        server = LiveServer(url, proc, tmp_root / f"server-{port}.log")
         started.append(server)
         return server
 
     yield start
     for server in started:
+        # what went wrong inside a server (a worker restarted, an unhandled error) shows
+        # in the test's output instead of vanishing with the temporary directory
+        text = server.log.read_text(errors="replace") if server.log.exists() else ""
+        if any(mark in text for mark in ("Traceback", "Child process", "died")):
+            sys.stderr.write(f"\n--- {server.base_url} server log ---\n{text[-6000:]}\n")
         server.process.terminate()
     for server in started:
         try:
