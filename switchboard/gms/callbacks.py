@@ -141,25 +141,31 @@ async def _caller_id(s: AsyncSession, tenant_id: str, configured: Any, region: s
     return phones.normalize(number, region) if number else None
 
 
-async def ensure_in(
-    s: AsyncSession, tenant_id: str, name: str, at: datetime, region: str
+async def system_campaign_in(
+    s: AsyncSession,
+    tenant_id: str,
+    at: datetime,
+    *,
+    list_name: str,
+    campaign_name: str,
+    description: str,
+    fields: list[str],
 ) -> tuple[Campaign, CallingList]:
-    """The callback service's list and running campaign, created or brought in line with
-    the tenant's options (inside the caller's transaction; the list row is locked)."""
-    opts = await options_in(s, tenant_id)
+    """A calling list and running campaign that Switchboard manages (the list row locked),
+    created on first use: GMS callbacks and chat callbacks place their calls through one."""
     defn = (
         await s.execute(
             select(CallingList)
-            .where(CallingList.tenant_id == tenant_id, CallingList.name == list_name(name))
+            .where(CallingList.tenant_id == tenant_id, CallingList.name == list_name)
             .with_for_update()
         )
     ).scalar_one_or_none()
     if defn is None:
         defn = CallingList(
             tenant_id=tenant_id,
-            name=list_name(name),
-            description=f"GMS callbacks of {name} (managed by Switchboard)",
-            fields=list(FIELDS),
+            name=list_name,
+            description=description,
+            fields=list(fields),
             keys=["ID"],
             required=["ID", "Phone"],
             phone_fields=["Phone"],
@@ -172,16 +178,14 @@ async def ensure_in(
         await s.flush()
     campaign = (
         await s.execute(
-            select(Campaign).where(
-                Campaign.tenant_id == tenant_id, Campaign.name == campaign_name(name)
-            )
+            select(Campaign).where(Campaign.tenant_id == tenant_id, Campaign.name == campaign_name)
         )
     ).scalar_one_or_none()
     if campaign is None:
         campaign = Campaign(
             tenant_id=tenant_id,
-            name=campaign_name(name),
-            description=f"GMS callbacks of {name} (managed by Switchboard)",
+            name=campaign_name,
+            description=description,
             enabled=True,
             state="RUNNING",
             started_at=at,
@@ -197,24 +201,59 @@ async def ensure_in(
                 campaign_id=campaign.id, list_id=defn.id, position=0, next_idx=0
             )
         )
+    return campaign, defn
+
+
+async def carrier_options_in(
+    s: AsyncSession,
+    campaign: Campaign,
+    opts: dict[str, Any],
+    *,
+    service_hint: str,
+    at: datetime,
+    region: str,
+) -> None:
+    """What the tenant's callback options say of a callback campaign's calls: its service
+    (``_target``), caller id (``_calling_party_number``, else the first voice access
+    number), answering-machine detection (``_cpd_enable``); every call recorded."""
+    campaign.service_id = await _service_id(s, campaign.tenant_id, service_hint, opts["_target"])
+    campaign.caller_id = await _caller_id(
+        s, campaign.tenant_id, opts["_calling_party_number"], region
+    )
+    options = await s.get(TelephonyCampaignOptions, campaign.id)
+    if options is None:
+        options = TelephonyCampaignOptions(campaign_id=campaign.id, tenant_id=campaign.tenant_id)
+        s.add(options)
+    options.machine_detection = "enable" if _bool(opts["_cpd_enable"]) else "off"
+    options.record = True
+    options.updated_at = at
+
+
+async def ensure_in(
+    s: AsyncSession, tenant_id: str, name: str, at: datetime, region: str
+) -> tuple[Campaign, CallingList]:
+    """The callback service's list and running campaign, created or brought in line with
+    the tenant's options (inside the caller's transaction; the list row is locked)."""
+    opts = await options_in(s, tenant_id)
+    campaign, defn = await system_campaign_in(
+        s,
+        tenant_id,
+        at,
+        list_name=list_name(name),
+        campaign_name=campaign_name(name),
+        description=f"GMS callbacks of {name} (managed by Switchboard)",
+        fields=FIELDS,
+    )
     retry = max(0.0, float(opts["_dial_retry_timeout"])) / 60
     campaign.mode = "preview" if _bool(opts["_agent_preview"]) else "progressive"
-    campaign.service_id = await _service_id(s, tenant_id, name, opts["_target"])
     campaign.max_attempts = max(1, int(opts["_max_dial_attempts"]))
     campaign.preview_timeout_seconds = max(1, int(opts["_agent_preview_timeout"]))
     campaign.retry_minutes = {k: retry for k in ("busy", "no_answer", "failed", "timeout")} | {
         "skipped": retry
     }
-    campaign.caller_id = await _caller_id(s, tenant_id, opts["_calling_party_number"], region)
     if campaign.state != "RUNNING":
         campaign.state, campaign.started_at = "RUNNING", at
-    options = await s.get(TelephonyCampaignOptions, campaign.id)
-    if options is None:
-        options = TelephonyCampaignOptions(campaign_id=campaign.id, tenant_id=tenant_id)
-        s.add(options)
-    options.machine_detection = "enable" if _bool(opts["_cpd_enable"]) else "off"
-    options.record = True
-    options.updated_at = at
+    await carrier_options_in(s, campaign, opts, service_hint=name, at=at, region=region)
     return campaign, defn
 
 

@@ -30,11 +30,11 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchboard.agents.actions import has_room, loads_of, lock_agent, reserve_in
-from switchboard.campaigns.models import DAYS, Campaign, campaign_lists
+from switchboard.campaigns.models import Campaign, campaign_lists
 from switchboard.chats.models import ChatSession
 from switchboard.core.errors import Conflict, DomainError, Invalid
 from switchboard.core.runtime import Runtime
@@ -48,7 +48,6 @@ from switchboard.interactions.models import OFFERED, Interaction
 from switchboard.lists.models import CallAttempt, CallingList, CallingRecord, RecordResult
 from switchboard.lists.records import entry
 from switchboard.scenarios.models import ScenarioEntry
-from switchboard.telephony.models import TelephonyCampaignOptions
 from switchboard.users.models import User
 
 log = logging.getLogger(__name__)
@@ -65,69 +64,22 @@ async def ensure_in(
     """The tenant's chat-callback list (locked) and campaign, created or brought in line
     with the tenant's callback options."""
     opts = await callbacks.options_in(s, tenant_id)
-    defn = (
-        await s.execute(
-            select(CallingList)
-            .where(CallingList.tenant_id == tenant_id, CallingList.name == LIST_NAME)
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
-    if defn is None:
-        defn = CallingList(
-            tenant_id=tenant_id,
-            name=LIST_NAME,
-            description="Chat customers called back (managed by Switchboard)",
-            fields=list(FIELDS),
-            keys=["ID"],
-            required=["ID", "Phone"],
-            phone_fields=["Phone"],
-            read_only=True,
-            next_index=0,
-            created_at=at,
-            updated_at=at,
-        )
-        s.add(defn)
-        await s.flush()
-    campaign = (
-        await s.execute(
-            select(Campaign).where(Campaign.tenant_id == tenant_id, Campaign.name == CAMPAIGN_NAME)
-        )
-    ).scalar_one_or_none()
-    if campaign is None:
-        campaign = Campaign(
-            tenant_id=tenant_id,
-            name=CAMPAIGN_NAME,
-            description="Chat customers called back (managed by Switchboard)",
-            enabled=True,
-            state="RUNNING",
-            started_at=at,
-            calling_hours={d: [["00:00", "24:00"]] for d in DAYS},
-            required_skills={},
-            retry_minutes={},
-            created_at=at,
-            updated_at=at,
-        )
-        s.add(campaign)
-        await s.flush()
-        await s.execute(
-            insert(campaign_lists).values(
-                campaign_id=campaign.id, list_id=defn.id, position=0, next_idx=0
-            )
-        )
+    campaign, defn = await callbacks.system_campaign_in(
+        s,
+        tenant_id,
+        at,
+        list_name=LIST_NAME,
+        campaign_name=CAMPAIGN_NAME,
+        description="Chat customers called back (managed by Switchboard)",
+        fields=FIELDS,
+    )
     # dialed once, for the agent who asked: the dialer never picks these records itself
     campaign.mode = "progressive"
     campaign.max_attempts = 1
-    campaign.service_id = await callbacks._service_id(s, tenant_id, LIST_NAME, opts["_target"])
-    campaign.caller_id = await callbacks._caller_id(
-        s, tenant_id, opts["_calling_party_number"], region
+    campaign.retry_minutes = {}
+    await callbacks.carrier_options_in(
+        s, campaign, opts, service_hint=LIST_NAME, at=at, region=region
     )
-    options = await s.get(TelephonyCampaignOptions, campaign.id)
-    if options is None:
-        options = TelephonyCampaignOptions(campaign_id=campaign.id, tenant_id=tenant_id)
-        s.add(options)
-    options.machine_detection = "enable" if callbacks._bool(opts["_cpd_enable"]) else "off"
-    options.record = True
-    options.updated_at = at
     return campaign, defn
 
 
