@@ -806,7 +806,16 @@ async function teamMessages(session) {
 }
 
 // ---- outbound preview flow -----------------------------------------------------------
-async function outboundFrame(f) {
+// outbound frames are applied one after the other, in the order they came: each awaits a
+// read of its attempt, and a late "done" of a skipped record must not close the panel of
+// the record offered after it
+let outboundQueue = Promise.resolve();
+function outboundFrame(f) {
+  outboundQueue = outboundQueue.then(() => showOutbound(f)).catch(() => {});
+  return outboundQueue;
+}
+
+async function showOutbound(f) {
   const id = f.attemptId;
   if (!id) return;
   if (f.type === "outbound_withdrawn") {
